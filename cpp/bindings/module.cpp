@@ -1,0 +1,43 @@
+#include "bindings.hpp"
+
+#include <stdexcept>
+
+namespace sagpr_bindings {
+
+sagpr::Frame frame_from_arrays(const DoubleArray& positions, const IntArray& numbers,
+                               const DoubleArray& cell, const py::sequence& pbc) {
+    if (positions.ndim() != 2 || positions.shape(1) != 3) {
+        throw py::value_error("positions must have shape (n_atoms, 3)");
+    }
+    if (numbers.ndim() != 1 || numbers.shape(0) != positions.shape(0)) {
+        throw py::value_error("numbers must have shape (n_atoms,) matching positions");
+    }
+    if (cell.ndim() != 2 || cell.shape(0) != 3 || cell.shape(1) != 3) {
+        throw py::value_error("cell must have shape (3, 3)");
+    }
+    if (py::len(pbc) != 3) throw py::value_error("pbc must have three entries");
+    sagpr::Frame frame;
+    const auto n = positions.shape(0);
+    frame.positions = Eigen::Map<const sagpr::Positions>(positions.data(), n, 3);
+    frame.numbers.assign(numbers.data(), numbers.data() + n);
+    frame.cell = Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(cell.data());
+    for (int k = 0; k < 3; ++k) frame.pbc[k] = pbc[k].cast<bool>();
+    return frame;
+}
+
+py::array_t<double> to_numpy(const std::vector<double>& data, const std::vector<py::ssize_t>& shape) {
+    py::array_t<double> out(shape);
+    std::copy(data.begin(), data.end(), out.mutable_data());
+    return out;
+}
+
+}  // namespace sagpr_bindings
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "sagpr's C++ core (neighbour lists, lambda-SOAP, kernels, GPR, Ewald EFG)";
+    // std::invalid_argument becomes ValueError through pybind11's default translation.
+    sagpr_bindings::bind_neighbors(m);
+    sagpr_bindings::bind_descriptors(m);
+    sagpr_bindings::bind_ewald(m);
+    sagpr_bindings::bind_kernels(m);
+}

@@ -1,0 +1,33 @@
+"""sagpr: symmetry-adapted Gaussian process regression of tensorial atomic properties.
+
+Learns per-atom tensors (electric field gradients, shieldings, ...) with lambda-SOAP
+kernels and turns EFG tensors into the NMR observables experiments measure.
+"""
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+# Public names resolved lazily, so importing sagpr stays cheap and each layer
+# is loaded only when used.
+_EXPORTS = {
+    "LambdaSOAP": "sagpr.descriptors",
+    "SAGPR": "sagpr.models",
+    "TensorModel": "sagpr.models",
+    "ScalarModel": "sagpr.models",
+    "load": "sagpr.models",
+}
+_SUBMODULES = {"io", "nmr", "tensors", "reference", "datasets", "descriptors", "models", "workflows", "plots"}
+
+__all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    if name in _SUBMODULES:
+        return import_module(f"sagpr.{name}")
+    raise AttributeError(f"module 'sagpr' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,5 @@
+import sys
+
+from sagpr.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `sagpr` CLI: each module defines register(subparsers)."""
