@@ -253,6 +253,16 @@ def field_angles(
 _D2_SIGNS = np.array([[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]])
 
 
+def _proper(frames, name) -> np.ndarray:
+    """Orthonormal frames (N, 3, 3) made proper: det -1 frames get their third column negated
+    (for an eigenvector frame every such choice is equivalent under the D2 symmetry)."""
+    F = np.array(frames, dtype=np.float64)
+    if F.ndim != 3 or F.shape[1:] != (3, 3):
+        raise ValueError(f"{name} must have shape (N, 3, 3), got {F.shape}")
+    F[np.linalg.det(F) < 0, :, 2] *= -1.0
+    return F
+
+
 def orientation_agreement(frames_ref, frames_pred, *, return_index: bool = False):
     """Quaternion agreement q~ in [0.5, 1] (N,) of two sets of principal frames (N, 3, 3).
 
@@ -260,11 +270,12 @@ def orientation_agreement(frames_ref, frames_pred, *, return_index: bool = False
     right-multiplying q_pred by g in {1, i, j, k} (a pi rotation about a PAS axis) permutes the
     components of the relative quaternion up to sign, so q~ is the largest of its four components.
     It is the cosine of half the smallest misorientation angle, invariant to eigenvector sign flips
-    of either frame. With return_index, also the D2 element k (0: identity, 1/2/3: pi about x/y/z)
+    of either frame (frames with det -1, e.g. raw eigenvector matrices, are accepted and made proper by
+    negating their third column). With return_index, also the D2 element k (0: identity, 1/2/3: pi about x/y/z)
     that aligns frames_pred with frames_ref.
     """
-    q_ref = matrix_to_quaternion(frames_ref)
-    q_pred = matrix_to_quaternion(frames_pred)
+    q_ref = matrix_to_quaternion(_proper(frames_ref, "frames_ref"))
+    q_pred = matrix_to_quaternion(_proper(frames_pred, "frames_pred"))
     rel = np.abs(quaternion_multiply(quaternion_conjugate(q_ref), q_pred))
     k = np.argmax(rel, axis=-1)
     qt = np.minimum(np.take_along_axis(rel, k[..., None], axis=-1)[..., 0], 1.0)
@@ -273,7 +284,7 @@ def orientation_agreement(frames_ref, frames_pred, *, return_index: bool = False
 
 def align_frames(frames_ref, frames_pred) -> np.ndarray:
     """frames_pred (N, 3, 3) with axis signs flipped (det kept +1) to be closest to frames_ref."""
-    frames_pred = np.asarray(frames_pred, dtype=np.float64)
+    frames_pred = _proper(frames_pred, "frames_pred")
     _, k = orientation_agreement(frames_ref, frames_pred, return_index=True)
     return frames_pred * _D2_SIGNS[k][:, None, :]
 
