@@ -474,21 +474,28 @@ def test_metrics_near_degenerate_relabelling():
     ref = _tensors(np.tile([-0.03, -0.97, 1.0], (n, 1)), frames)
     pred = _tensors(np.tile([0.03, -1.0, 0.97], (n, 1)), frames)
     b = (0.2, 0.5, 0.84)
-    rep = nmr.metrics(ref, pred, "7Li", b0=b)
+    rep = nmr.metrics(ref, pred, "7Li", b0=b, stats=nmr.ReferenceStats(1.0, 0.5))
     assert rep.orientation["n_ambiguous"] == n and rep.orientation["n_relabelled"] == n
     np.testing.assert_allclose(rep.values["q_tilde"], np.cos(np.pi / 4), atol=1e-12)
     np.testing.assert_allclose(rep.values["q_tilde_corrected"], 1.0, atol=1e-12)
     assert rep["theta"]["mae"] > 10
     assert rep["theta (corrected)"]["mae"] < 1e-6 and rep["phi (corrected)"]["mae"] < 1e-6
+    # principal values: uncorrected, the prediction's NQR Vzz is -1.0 (the reference's y axis);
+    # relabelled, the value along the reference z axis is 0.97 (mu = 1, sigma = 0.5 given)
+    assert rep["C~Q"]["mae"] == pytest.approx(2.0 / 0.5, rel=1e-10)
+    assert rep["C~Q (corrected)"]["mae"] == pytest.approx(0.03 / 0.5, rel=1e-8)
+    assert rep["eta~"]["mae"] == pytest.approx(0.94 + 0.94, rel=1e-10)
+    assert rep["eta~ (corrected)"]["mae"] == pytest.approx((0.03 + 1.0) - 0.94, rel=1e-8)
     # omega_Q needs no labels: its error is the physical one
     np.testing.assert_allclose(
         rep["omega_Q"]["mae"],
         np.mean(np.abs(nmr.quadrupolar_frequency(pred, "7Li", b) - nmr.quadrupolar_frequency(ref, "7Li", b))),
     )
     # a tolerance below the gap turns the correction off
-    strict = nmr.metrics(ref, pred, "7Li", b0=b, degeneracy_tol=0.01)
+    strict = nmr.metrics(ref, pred, "7Li", b0=b, stats=rep.stats, degeneracy_tol=0.01)
     assert strict.orientation["n_relabelled"] == 0
     assert strict["theta (corrected)"]["mae"] == strict["theta"]["mae"]
+    assert strict["C~Q (corrected)"]["mae"] == strict["C~Q"]["mae"]
 
 
 @pytest.mark.skipif(not (GEHLENITE / "T1Si0.magres").is_file(), reason=f"gehlenite CASTEP files not found in {GEHLENITE}")
@@ -506,3 +513,36 @@ def test_metrics_on_real_gehlenite_tensors():
     assert rep["theta (corrected)"]["mae"] <= rep["theta"]["mae"]
     assert 0.5 <= rep.orientation["q_tilde_min"] <= rep.orientation["q_tilde_mean"] <= 1
     assert rep["C~Q"]["r"] > 0.9
+
+
+def test_observables_agree_with_the_single_functions():
+    r = np.random.default_rng(21)
+    V = random_efg(25, r)
+    isos = list(r.choice(["7Li", "17O", "47Ti", "Al"], size=25))
+    b = (0.1, -0.3, 1.0)
+    obs = nmr.observables(V, isos, b)
+    values, frames = nmr.principal_components(V)
+    np.testing.assert_array_equal(obs["vzz"], values[:, 2])
+    np.testing.assert_array_equal(obs["frames"], frames)
+    np.testing.assert_array_equal(obs["eta"], nmr.asymmetry(V))
+    np.testing.assert_allclose(obs["cq"], nmr.quadrupolar_coupling(V, isos), rtol=1e-15)
+    np.testing.assert_allclose(obs["omega_q"], nmr.quadrupolar_frequency(V, isos, b), rtol=1e-13)
+    theta, phi = nmr.field_angles(V, b)
+    np.testing.assert_allclose(obs["theta"], np.degrees(theta), rtol=1e-15)
+    np.testing.assert_allclose(obs["phi"], np.degrees(phi), rtol=1e-15)
+    np.testing.assert_allclose(quaternion_to_matrix(obs["quaternions"]), frames, atol=1e-12)
+
+
+def test_docs_examples_run(tmp_path, monkeypatch):
+    import re
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "nmr.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert len(blocks) >= 4
+    monkeypatch.chdir(tmp_path)
+    for code in blocks:
+        if "../shared/data" in code:
+            if not (MAGRES / "ethanol.magres").is_file():
+                continue
+            code = code.replace("../shared/data", str(SHARED))
+        exec(compile(code, str(doc), "exec"), {})

@@ -43,6 +43,8 @@ __all__ = [
     "quadrupolar_frequency",
     "quadrupolar_frequency_from_angles",
     "field_angles",
+    "observables",
+    "normalize_units",
     "orientation_agreement",
     "align_frames",
     "matrix_to_quaternion",
@@ -247,6 +249,43 @@ def field_angles(
         _, frames = principal_components(V, rtol=rtol, atol=atol, labels=labels)
     frames = np.asarray(frames, dtype=np.float64)
     return _angles_in_frames(frames, _directions(b0, len(frames)))
+
+
+def observables(
+    V,
+    isotopes: IsotopeSpec,
+    b0=(0.0, 0.0, 1.0),
+    units: str = "au",
+    *,
+    defaults: Optional[Mapping[str, Union[str, Isotope]]] = None,
+    rtol: float = 1e-4,
+    atol: float = 1e-8,
+    labels=None,
+) -> dict:
+    """All per-site EFG observables in one pass, as a dict of arrays (N,) unless noted:
+
+    "vxx", "vyy", "vzz" (units of V), "eta", "cq" (MHz), "omega_q" (kHz), "theta", "phi" (degrees,
+    field b0 in the PAS), "frames" (N, 3, 3) and "quaternions" (N, 4, w >= 0) of the PAS.
+    """
+    V = check_efg(V, rtol=rtol, atol=atol, labels=labels)
+    S = symmetric_traceless_part(V)
+    values, frames = _eig_nqr(S)
+    spin, q = _isotopes(isotopes, len(S), defaults)
+    b = _directions(b0, len(S))
+    theta, phi = _angles_in_frames(frames, b)
+    bvb = convert_efg(np.einsum("ni,nij,nj->n", b, S, b), units, "au")
+    return {
+        "vxx": values[:, 0],
+        "vyy": values[:, 1],
+        "vzz": values[:, 2],
+        "eta": _eta(values, atol),
+        "cq": CQ_MHZ_PER_AU_MB * convert_efg(values[:, 2], units, "au") * q,
+        "omega_q": 3.0 / (2.0 * spin * (2.0 * spin - 1.0)) * CQ_MHZ_PER_AU_MB * q * bvb * 1e3,
+        "theta": np.degrees(theta),
+        "phi": np.degrees(phi),
+        "frames": frames,
+        "quaternions": matrix_to_quaternion(frames, check=False),
+    }
 
 
 # Post-multiplying a frame by a rotation of pi about its x, y or z axis: the D2 frame symmetry.
