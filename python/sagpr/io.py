@@ -149,7 +149,8 @@ def write_efg(
 
     Format from the extension (.xyz/.extxyz, .magres) or ``format``. Frame units come from
     ``info["efg_units"]`` ("au" if absent). extxyz: written in ``units`` (default: each frame's own)
-    with ``efg_units`` recorded. magres: one frame only, always in au (converted), readable by
+    with ``efg_units`` recorded; other numeric per-atom arrays of at most 2 dimensions and scalar
+    or string info entries are kept (ase writes floats with 8 decimals). magres: one frame only, always in au (converted), readable by
     MagresView and soprano.
     """
     from ase.io import write

@@ -9,7 +9,7 @@ Conventions (documented in docs/nmr.md):
   oriented so that their component of largest magnitude is positive, and y = z cross x
   (right-handed, det F = +1). Any of the four frames F diag(+-1, +-1, +-1) with det +1 (the D2
   frame symmetry) describes the same tensor; use orientation_agreement to compare frames.
-- C_Q = e Q Vzz / h in MHz: C_Q[MHz] = 0.2349647784 * Vzz[au] * Q[mb]
+- C_Q = e Q Vzz / h in MHz: C_Q[MHz] = 0.2349647782 * Vzz[au] * Q[mb]
   (1 au = E_h / (e a0^2) = 9.7173624292e21 V/m^2 = 97.173624292 V/A^2, CODATA 2018).
 - omega_Q = 3 / (2I(2I - 1)) * C_Q * (3 cos^2 theta - 1 + eta sin^2 theta cos 2phi) / 2 in kHz,
   the first-order quadrupolar frequency, theta and phi the polar and azimuthal angles of the field
