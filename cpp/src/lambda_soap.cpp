@@ -195,24 +195,30 @@ void LambdaSoap::center_features(const double* density, double* out) const {
     const double sqrt2 = std::sqrt(2.0);
     Eigen::Map<const RowMatrix> c(density, q_size, lm_size);
 
+    // All mu of a block in one GEMM: left stacks c_l1 G^mu (mu-major), pair = left c_l2^T.
     static thread_local RowMatrix left, pair;
     for (const Block& block : blocks_) {
         const int d1 = 2 * block.l1 + 1, d2 = 2 * block.l2 + 1;
         const auto c1 = c.middleCols(block.l1 * block.l1, d1);
         const auto c2 = c.middleCols(block.l2 * block.l2, d2);
+        left.resize(static_cast<Eigen::Index>(n_mu) * q_size, d2);
         for (int mu = 0; mu < n_mu; ++mu) {
             Eigen::Map<const RowMatrix> g(block.cg.values.data() + static_cast<size_t>(mu) * d1 * d2, d1, d2);
-            left.noalias() = c1 * g;
-            pair.noalias() = left * c2.transpose();
+            left.middleRows(static_cast<Eigen::Index>(mu) * q_size, q_size).noalias() = c1 * g;
+        }
+        pair.noalias() = left * c2.transpose();
+        for (int mu = 0; mu < n_mu; ++mu) {
             double* row = out + static_cast<size_t>(mu) * n_feat + block.offset;
+            const double* p = pair.data() + static_cast<size_t>(mu) * q_size * q_size;
             if (block.l1 == block.l2) {
                 for (int q1 = 0; q1 < q_size; ++q1) {
-                    *row++ = pair(q1, q1);
-                    for (int q2 = q1 + 1; q2 < q_size; ++q2) *row++ = sqrt2 * pair(q1, q2);
+                    const double* pq = p + static_cast<size_t>(q1) * q_size;
+                    *row++ = pq[q1];
+                    for (int q2 = q1 + 1; q2 < q_size; ++q2) *row++ = sqrt2 * pq[q2];
                 }
             } else {
-                for (int q1 = 0; q1 < q_size; ++q1)
-                    for (int q2 = 0; q2 < q_size; ++q2) *row++ = sqrt2 * pair(q1, q2);
+                const size_t size = static_cast<size_t>(q_size) * q_size;
+                for (size_t k = 0; k < size; ++k) row[k] = sqrt2 * p[k];
             }
         }
     }

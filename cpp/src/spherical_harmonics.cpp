@@ -4,19 +4,49 @@
 #include <vector>
 
 namespace sagpr {
+namespace {
+
+// Normalisations sqrt(2 - delta_m0) N_lm, N_lm = sqrt((2l+1)/(4pi) (l-m)!/(l+m)!), cached per
+// thread for the largest l_max seen, so the hot loop does no factorials or allocations.
+struct Tables {
+    int l_max = -1;
+    std::vector<double> norm;  // [l*(l+1)/2 + m], m >= 0
+    std::vector<double> c, s;  // scratch for (x + iy)^m
+};
+
+const Tables& tables(int l_max) {
+    static thread_local Tables t;
+    if (t.l_max < l_max) {
+        constexpr double pi = 3.14159265358979323846;
+        t.l_max = l_max;
+        t.norm.assign((l_max + 1) * (l_max + 2) / 2, 0.0);
+        for (int l = 0; l <= l_max; ++l) {
+            for (int m = 0; m <= l; ++m) {
+                double ratio = 1.0;
+                for (int k = l - m + 1; k <= l + m; ++k) ratio /= k;
+                t.norm[l * (l + 1) / 2 + m] = std::sqrt((m == 0 ? 1.0 : 2.0) * (2 * l + 1) / (4 * pi) * ratio);
+            }
+        }
+        t.c.resize(l_max + 1);
+        t.s.resize(l_max + 1);
+    }
+    return t;
+}
+
+}  // namespace
 
 void real_spherical_harmonics(int l_max, double x, double y, double z, double* out) {
-    constexpr double pi = 3.14159265358979323846;
+    Tables& t = const_cast<Tables&>(tables(l_max));
+    double* c = t.c.data();
+    double* s = t.s.data();
     // c[m] + i s[m] = (x + i y)^m
-    std::vector<double> c(l_max + 1), s(l_max + 1);
     c[0] = 1.0;
     s[0] = 0.0;
     for (int m = 1; m <= l_max; ++m) {
         c[m] = c[m - 1] * x - s[m - 1] * y;
         s[m] = c[m - 1] * y + s[m - 1] * x;
     }
-    // Q_l^m(z) for fixed m by the three-term recurrence in l; normalisation
-    // N_lm = sqrt((2l+1)/(4pi) (l-m)!/(l+m)!) accumulated alongside.
+    // Q_l^m(z) for fixed m by the three-term recurrence in l.
     double q_mm = 1.0;  // Q_m^m = (2m-1)!!
     for (int m = 0; m <= l_max; ++m) {
         if (m > 0) q_mm *= (2 * m - 1);
@@ -30,15 +60,12 @@ void real_spherical_harmonics(int l_max, double x, double y, double z, double* o
                 q_prev = q;
                 q = q_next;
             }
-            // (l-m)!/(l+m)! as a product, stable for the small l used here.
-            double ratio = 1.0;
-            for (int k = l - m + 1; k <= l + m; ++k) ratio /= k;
-            const double norm = std::sqrt((2 * l + 1) / (4 * pi) * ratio);
+            const double nq = t.norm[l * (l + 1) / 2 + m] * q;
             if (m == 0) {
-                out[lm_index(l, 0)] = norm * q;
+                out[lm_index(l, 0)] = nq;
             } else {
-                out[lm_index(l, m)] = std::sqrt(2.0) * norm * q * c[m];
-                out[lm_index(l, -m)] = std::sqrt(2.0) * norm * q * s[m];
+                out[lm_index(l, m)] = nq * c[m];
+                out[lm_index(l, -m)] = nq * s[m];
             }
         }
     }
