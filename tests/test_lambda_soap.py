@@ -188,3 +188,23 @@ def test_bad_input():
         sagpr.LambdaSOAP(0, **HYPERS)
     with pytest.raises(ValueError, match="unknown element"):
         sagpr.LambdaSOAP(o3_lambda=0, **HYPERS, species=["Xx"])
+
+
+def test_thread_count_does_not_change_results_and_pickles():
+    import pickle
+
+    atoms = periodic(8).repeat((2, 1, 1))
+    calc = sagpr.LambdaSOAP(o3_lambda=2, **HYPERS)
+    before = sagpr.get_num_threads()
+    try:
+        sagpr.set_num_threads(1)
+        one = calc.compute(atoms)
+        sagpr.set_num_threads(2)
+        two = calc.compute(atoms)
+    finally:
+        sagpr.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+    clone = pickle.loads(pickle.dumps(calc))
+    np.testing.assert_array_equal(clone.compute(atoms), one)
+    with pytest.raises(ValueError, match="at least 1"):
+        sagpr.set_num_threads(0)

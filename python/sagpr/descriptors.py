@@ -88,6 +88,12 @@ class LambdaSOAP:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"LambdaSOAP({args})"
 
+    def __getstate__(self):
+        # C++ calculators are rebuilt on demand after unpickling (e.g. on a Dask worker).
+        state = dict(self.__dict__)
+        state["_calculators"] = {}
+        return state
+
     def _calculator(self, species):
         key = tuple(species)
         if key not in self._calculators:
