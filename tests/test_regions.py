@@ -48,3 +48,23 @@ def test_fewer_peaks_than_requested_and_bad_input():
         find_regions([1.0, np.nan], bin_width=1.0)
     with pytest.raises(ValueError, match="bin_width"):
         find_regions([1.0, 2.0], bin_width=0.0)
+
+
+def test_region_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    from ase.build import bulk
+
+    from sagpr.plots.common import save_figure
+    from sagpr.plots.regions import plot_region_histogram, plot_sites_by_region
+
+    values, _ = synthetic()
+    result = find_regions(values, bin_width=2.0)
+    path = save_figure(plot_region_histogram(result), tmp_path / "hist.png")
+    assert path.stat().st_size > 1000
+    atoms = bulk("Li", "bcc", a=3.5, cubic=True).repeat(3)
+    labels = np.arange(len(atoms)) % 3 - 1
+    path = save_figure(plot_sites_by_region(atoms, labels), tmp_path / "sites.png")
+    assert path.stat().st_size > 1000
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+    with pytest.raises(ValueError, match="labels"):
+        plot_sites_by_region(atoms, labels[:-1])
