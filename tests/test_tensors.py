@@ -150,3 +150,31 @@ def test_check_efg_tolerance_is_relative_to_the_norm():
             check_efg(scale * small, rtol=1e-5, atol=0)
     # numerically-zero tensors (cubic sites) pass through atol
     check_efg(1e-14 * rng.normal(size=(3, 3, 3)))
+
+
+def test_l2_components_share_the_lambda_soap_convention():
+    # End to end: a linear map of lambda=2 features turned into Cartesian tensors by
+    # l2_to_symmetric_traceless must rotate as R T R^T when the structure rotates, which holds
+    # only if features and tensor components use the same real-harmonic order and signs.
+    try:
+        from sagpr import LambdaSOAP
+
+        calc = LambdaSOAP(o3_lambda=2, cutoff=4.0, max_radial=4, max_angular=4, atomic_gaussian_width=0.4)
+    except (ImportError, AttributeError) as err:
+        pytest.skip(f"sagpr.LambdaSOAP not available: {err}")
+    from ase.build import molecule
+
+    from symmetry import rotated
+
+    atoms = molecule("CH3CH2OH")
+    atoms.rattle(0.05, seed=1)
+    R = random_rotation(np.random.default_rng(8))
+    x = calc.compute(atoms)
+    xr = calc.compute(rotated(atoms, R))
+    w = np.random.default_rng(9).normal(size=x.shape[2])
+    T = l2_to_symmetric_traceless(x @ w)
+    Tr = l2_to_symmetric_traceless(xr @ w)
+    np.testing.assert_allclose(Tr, rotate_cartesian(T, R), rtol=0, atol=1e-9 * np.abs(T).max())
+    # and a mismatched convention would fail: swapping the m = -2 and m = 2 components breaks it
+    swapped = l2_to_symmetric_traceless((xr @ w)[:, [4, 1, 2, 3, 0]])
+    assert np.abs(swapped - rotate_cartesian(l2_to_symmetric_traceless((x @ w)[:, [4, 1, 2, 3, 0]]), R)).max() > 1e-3
