@@ -153,8 +153,10 @@ def test_jitter_grows_only_as_needed():
     v = rng.normal(size=(10, 4))
     singular = v @ v.T  # rank 4 of 10
     b = singular @ rng.normal(size=10)
+    original = singular.copy()
     w, jitter = _core.cholesky_solve(singular, b, -1.0)
     assert jitter > 0.0
+    np.testing.assert_array_equal(singular, original)  # not overwritten unless asked
     np.testing.assert_allclose(singular @ w, b, atol=1e-4 * np.abs(b).max())
     w, jitter = _core.cholesky_solve(singular + np.eye(10), b, -1.0)
     assert jitter == 0.0

@@ -104,18 +104,30 @@ void bind_kernels(py::module_& m) {
 
     m.def(
         "cholesky_solve",
-        [](const DoubleArray& a, const DoubleArray& b, double jitter) {
-            RowMatrix m = matrix(a, "a");
+        [](py::array a, const DoubleArray& b, double jitter, bool overwrite_a) {
+            MutableArray work;
+            if (overwrite_a) {
+                if (!MutableArray::check_(a) || !a.writeable()) {
+                    throw py::value_error("overwrite_a=True needs a writeable C-contiguous float64 array");
+                }
+                work = py::reinterpret_borrow<MutableArray>(a);
+            } else {
+                work = py::reinterpret_steal<MutableArray>(
+                    py::module_::import("numpy").attr("array")(a, "float64", py::arg("copy") = true,
+                                                               py::arg("order") = "C").release());
+            }
+            auto map = mutable_matrix(work, "a");
             const Eigen::VectorXd v = vector(b);
             sagpr::Solution s;
             {
                 py::gil_scoped_release release;
-                s = sagpr::cholesky_solve(std::move(m), v, jitter);
+                s = sagpr::cholesky_solve_inplace(map, v, jitter);
             }
             return py::make_tuple(to_array(s.weights), s.jitter);
         },
-        py::arg("a"), py::arg("b"), py::arg("jitter") = -1.0,
-        "Solve (a + jitter I) w = b by Cholesky (lower triangle read). Returns (w, jitter used).");
+        py::arg("a"), py::arg("b"), py::arg("jitter") = -1.0, py::arg("overwrite_a") = false,
+        "Solve (a + jitter I) w = b by Cholesky (lower triangle read). Returns (w, jitter used).\n"
+        "overwrite_a=True factorises a in place (saves a copy of the matrix).");
 
     m.def(
         "predict",

@@ -42,18 +42,22 @@ void accumulate_normal_equations(const FeatureView& train, ConstVectorRef y, con
     }
 }
 
-Solution cholesky_solve(RowMatrix a, ConstVectorRef b, double jitter) {
+Solution cholesky_solve_inplace(RowMatrixRef a, ConstVectorRef b, double jitter) {
     const Eigen::Index n = a.rows();
-    check_square(a, n, "the system matrix");
+    if (a.cols() != n) throw std::invalid_argument("the system matrix must be square");
     if (b.size() != n) throw std::invalid_argument("right-hand side length differs from the matrix size");
-    if (!a.allFinite() || !b.allFinite()) throw std::invalid_argument("the GPR system contains NaN or infinity");
-    const double mean_diag = std::max(a.diagonal().mean(), std::numeric_limits<double>::min());
+    if (!a.triangularView<Eigen::Lower>().toDenseMatrix().allFinite() || !b.allFinite()) {
+        throw std::invalid_argument("the GPR system contains NaN or infinity");
+    }
+    const Eigen::VectorXd diagonal = a.diagonal();
+    const double mean_diag = std::max(diagonal.mean(), std::numeric_limits<double>::min());
     const bool automatic = jitter < 0;
     double shift = automatic ? 0.0 : jitter;
-    const Eigen::VectorXd diagonal = a.diagonal();
+    // keep the original lower triangle in the (unused) strict upper triangle
+    a.triangularView<Eigen::StrictlyUpper>() = a.transpose();
     while (true) {
         a.diagonal() = diagonal.array() + shift;
-        Eigen::LLT<RowMatrix, Eigen::Lower> llt(a);
+        Eigen::LLT<Eigen::Ref<RowMatrix>, Eigen::Lower> llt(a);  // factorises in place
         if (llt.info() == Eigen::Success) {
             Solution out;
             out.weights = llt.solve(b);
@@ -65,6 +69,7 @@ Solution cholesky_solve(RowMatrix a, ConstVectorRef b, double jitter) {
                                      std::to_string(shift) +
                                      "); increase the regularizer or use fewer active environments");
         }
+        a.triangularView<Eigen::StrictlyLower>() = a.transpose();  // restore from the copy
         shift = shift == 0.0 ? 1e-14 * mean_diag : shift * 10.0;
     }
 }
@@ -76,7 +81,7 @@ Solution sparse_solve(const RowMatrix& ktk, const RowMatrix& kmm, ConstVectorRef
     if (!(regularizer >= 0)) throw std::invalid_argument("regularizer must be >= 0");
     RowMatrix a = ktk;
     a.triangularView<Eigen::Lower>() += regularizer * kmm;
-    return cholesky_solve(std::move(a), kty, jitter);
+    return cholesky_solve_inplace(a, kty, jitter);
 }
 
 Eigen::VectorXd predict(const FeatureView& test, const FeatureView& active, ConstVectorRef weights, int zeta,

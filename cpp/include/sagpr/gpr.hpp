@@ -28,12 +28,14 @@ struct Solution {
     double jitter = 0.0;  // the diagonal shift that was needed (0 if none)
 };
 
-// Solve (A + jitter I) w = b by Cholesky, reading only the lower triangle of A.
+// Solve (A + jitter I) w = b by Cholesky, reading only the lower triangle of A, in place:
+// on return the lower triangle of `a` holds the factor, the strict upper triangle the
+// original lower triangle (so a retry with a larger shift needs no second copy of A).
 // jitter < 0 means "auto": try no shift, then grow a shift from 1e-14 x the mean diagonal
 // by factors of 10 until the factorisation succeeds (up to 1e-2 x the mean diagonal).
 // jitter >= 0: use exactly that shift. Throws std::runtime_error if A + shift is not
 // positive definite.
-Solution cholesky_solve(RowMatrix a, ConstVectorRef b, double jitter);
+Solution cholesky_solve_inplace(RowMatrixRef a, ConstVectorRef b, double jitter);
 
 // The sparse solve: A = ktk (lower) + regularizer * kmm.
 Solution sparse_solve(const RowMatrix& ktk, const RowMatrix& kmm, ConstVectorRef kty, double regularizer,

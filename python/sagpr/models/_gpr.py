@@ -126,7 +126,7 @@ def solve_full(x, x0, y, zeta, regularizer, jitter):
     """Full-GPR weights (n, d) from (K + regularizer I) w = y, and the jitter used."""
     k = _core.kernel(x, x0, x, x0, int(zeta))
     k[np.diag_indices_from(k)] += regularizer
-    w, used = _core.cholesky_solve(k, np.ascontiguousarray(y, dtype=np.float64).ravel(), float(jitter))
+    w, used = _core.cholesky_solve(k, np.ascontiguousarray(y, dtype=np.float64).ravel(), float(jitter), overwrite_a=True)
     return w.reshape(x.shape[0], x.shape[1]), used
 
 

@@ -231,9 +231,14 @@ class SAGPR(Estimator):
                                            y[candidates], a, a0, self.zeta, progress=bar)
             timings["kernel_accumulation"] = time.perf_counter() - start
             start = time.perf_counter()
+            # A = K_MN K_NM + regularizer K_MM formed and factorised in place: peak memory
+            # is two (M d)^2 matrices
             kmm = _gpr._core.kernel(a, a0, a, a0, int(self.zeta))
-            w, self.jitter_ = _gpr._core.sparse_solve(ktk, kmm, kty, float(self.regularizer), jitter)
-            del ktk, kmm
+            kmm *= float(self.regularizer)
+            ktk += kmm
+            del kmm
+            w, self.jitter_ = _gpr._core.cholesky_solve(ktk, kty, jitter, overwrite_a=True)
+            del ktk
             w = w.reshape(len(active), d)
             timings["solve"] = time.perf_counter() - start
         self.active_indices_ = active
