@@ -295,3 +295,15 @@ def test_fit_returns_self_and_checks_targets():
     x[:] = 0.0
     with pytest.raises(ValueError, match="zero lambda features"):
         model.fit_features(x, x0, rng.normal(size=(10, 5)))
+
+
+def test_prediction_checks_feature_shapes():
+    rng = np.random.default_rng(14)
+    x, x0 = random_features(rng, 12, 5, 8, 4)
+    model = SAGPR(o3_lambda=2, n_sparse=5, n_features=3, progress=False).fit_features(x, x0, rng.normal(size=(12, 5)))
+    with pytest.raises(ValueError, match="do not match"):
+        model.predict_features(x[:, :, :6], x0)
+    with pytest.raises(ValueError, match="do not match"):
+        model.predict_features(x, x0[:, :3])
+    with pytest.raises(ValueError, match="do not match"):
+        model.predict_features(x[:, :3], x0)

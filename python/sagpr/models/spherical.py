@@ -41,7 +41,8 @@ class SAGPR(Estimator):
 
     Fitted attributes: species_, center_species_, active_features_ (M, 2 lambda + 1, F),
     active_features0_ (M, F0), weights_ (M, 2 lambda + 1), active_indices_, feature_indices_,
-    feature_indices0_, y_mean_, jitter_, solver_, timings_.
+    feature_indices0_, n_features_in_ ((F, F0) before selection), y_mean_, jitter_, solver_,
+    timings_.
     """
 
     _param_names = ("o3_lambda",) + tuple(DESCRIPTOR_DEFAULTS) + ("center_species",) + tuple(GPR_DEFAULTS)
@@ -187,6 +188,7 @@ class SAGPR(Estimator):
         if x.shape[1] != d:
             raise ValueError(f"features have {x.shape[1]} components, o3_lambda={self.o3_lambda} needs {d}")
         y = self._check_targets(y, len(x))
+        self.n_features_in_ = (x.shape[2], x0.shape[1])
         timings = {}
         start = time.perf_counter()
         self.y_mean_ = y.mean(axis=0) if self.o3_lambda == 0 else np.zeros(d)
@@ -283,13 +285,11 @@ class SAGPR(Estimator):
         if x0 is None:
             x0 = np.asarray(x)[:, 0, :]
         x, x0 = _gpr.as_features(x, x0, "prediction features")
-        a = self.active_features_
-        F = a.shape[2] if self.feature_indices_ is None else None
-        if x.shape[1] != a.shape[1] or (F is not None and x.shape[2] != F):
-            raise ValueError(f"features of shape {x.shape[1:]} do not match the model's {a.shape[1:]}")
+        d = self.active_features_.shape[1]
+        if x.shape[1] != d or (x.shape[2], x0.shape[1]) != tuple(self.n_features_in_):
+            raise ValueError(f"features of shape {x.shape[1:]} and lambda=0 features {x0.shape[1]} do not match "
+                             f"the model's ({d}, {self.n_features_in_[0]}) and {self.n_features_in_[1]}")
         x, x0 = self._transform(x, x0)
-        if x0.shape[1] != self.active_features0_.shape[1]:
-            raise ValueError(f"{x0.shape[1]} lambda=0 features do not match the model's {self.active_features0_.shape[1]}")
         method = method or self.prediction_method()
         start = time.perf_counter()
         from tqdm.auto import tqdm
@@ -324,7 +324,8 @@ class SAGPR(Estimator):
         arrays = {name: getattr(self, name) for name in self._ARRAYS if getattr(self, name) is not None}
         meta = {"species_": self.species_ if hasattr(self, "species_") else None,
                 "center_species_": self.center_species_ if hasattr(self, "center_species_") else None,
-                "jitter_": float(self.jitter_), "solver_": self.solver_, "n_train_": int(self.n_train_)}
+                "jitter_": float(self.jitter_), "solver_": self.solver_, "n_train_": int(self.n_train_),
+                "n_features_in_": [int(v) for v in self.n_features_in_]}
         return meta, arrays
 
     def _set_state(self, meta, arrays):
@@ -336,5 +337,6 @@ class SAGPR(Estimator):
         self.jitter_ = meta["jitter_"]
         self.solver_ = meta["solver_"]
         self.n_train_ = meta["n_train_"]
+        self.n_features_in_ = tuple(meta["n_features_in_"])
         self.timings_ = {}
         self._contracted = None
