@@ -189,6 +189,7 @@ class SAGPR(Estimator):
             raise ValueError(f"features have {x.shape[1]} components, o3_lambda={self.o3_lambda} needs {d}")
         y = self._check_targets(y, len(x))
         self.n_features_in_ = (x.shape[2], x0.shape[1])
+        self.n_train_ = len(x)
         timings = {}
         start = time.perf_counter()
         self.y_mean_ = y.mean(axis=0) if self.o3_lambda == 0 else np.zeros(d)
@@ -229,8 +230,9 @@ class SAGPR(Estimator):
             start = time.perf_counter()
             with tqdm(total=len(candidates), desc="kernel accumulation", unit="env", disable=not self.progress,
                       delay=2.0) as bar:
-                ktk, kty = _gpr.accumulate(np.ascontiguousarray(x[candidates]), np.ascontiguousarray(x0[candidates]),
-                                           y[candidates], a, a0, self.zeta, progress=bar)
+                if len(candidates) < len(x):  # zero-feature rows add nothing: drop them
+                    x, x0, y = x[candidates], x0[candidates], y[candidates]
+                ktk, kty = _gpr.accumulate(x, x0, y, a, a0, self.zeta, progress=bar)
             timings["kernel_accumulation"] = time.perf_counter() - start
             start = time.perf_counter()
             # A = K_MN K_NM + regularizer K_MM formed and factorised in place: peak memory
@@ -247,7 +249,6 @@ class SAGPR(Estimator):
         self.active_features_ = a
         self.active_features0_ = a0
         self.weights_ = w
-        self.n_train_ = len(x)
         self.timings_ = timings
         self._contracted = None
         return self
