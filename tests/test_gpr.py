@@ -307,3 +307,23 @@ def test_prediction_checks_feature_shapes():
         model.predict_features(x, x0[:, :3])
     with pytest.raises(ValueError, match="do not match"):
         model.predict_features(x[:, :3], x0)
+
+
+def test_user_given_active_set():
+    rng = np.random.default_rng(15)
+    x, x0 = random_features(rng, 30, 5, 12, 6)
+    y = rng.normal(size=(30, 5))
+    fps = SAGPR(o3_lambda=2, n_sparse=8, progress=False).fit_features(x, x0, y)
+    given = SAGPR(o3_lambda=2, n_sparse=3, progress=False).fit_features(x, x0, y, active=fps.active_indices_[::-1])
+    np.testing.assert_array_equal(given.active_indices_, np.sort(fps.active_indices_))
+    xt, x0t = random_features(rng, 4, 5, 12, 6)
+    np.testing.assert_allclose(given.predict_features(xt, x0t), fps.predict_features(xt, x0t), rtol=0, atol=1e-10)
+    mask = np.zeros(30, bool)
+    mask[[1, 5]] = True
+    assert list(SAGPR(o3_lambda=2, progress=False).fit_features(x, x0, y, active=mask).active_indices_) == [1, 5]
+    for bad in ([], [30], np.zeros(5, bool), [0.5]):
+        with pytest.raises(ValueError, match="active"):
+            SAGPR(o3_lambda=2, progress=False).fit_features(x, x0, y, active=bad)
+    x[2] = 0.0
+    with pytest.raises(ValueError, match="active environment 2 has zero"):
+        SAGPR(o3_lambda=2, progress=False).fit_features(x, x0, y, active=[2, 3])

@@ -159,6 +159,11 @@ def test_fit_with_explicit_targets_and_several_species(descriptor):
     y = np.concatenate([a.arrays["efg"] for a in frames])  # all atoms, frame then atom order
     model = TensorModel(center_species=["Al", "O"], n_sparse=None, **HYPERS).fit(frames, y)
     assert sorted(model.models_) == [8, 13] and model.units_ is None
+    # a user-given active set (indices into all centres) is split per species
+    chosen = TensorModel(center_species=["Al", "O"], **HYPERS).fit(frames, y, active=[0, 1, 5, 20, 40])
+    assert list(chosen.models_[13][2].active_indices_) == [0, 1]
+    # frames are Al4 O12: centres 5, 20, 40 are O number 1, 12 + 0, 24 + 4 in the O list
+    assert list(chosen.models_[8][2].active_indices_) == [1, 12, 28]
     pred = model.predict(frames)
     assert pred.shape == y.shape
     # full GPR (n_sparse=None), regularizer 1e-6: training targets are reproduced

@@ -112,9 +112,18 @@ class PerSpeciesModel(Estimator):
             result[numbers == z] = combine(by_lambda)
         return result
 
-    def _fit_parts(self, frames, index, targets_by_lambda):
-        """Fit one SAGPR per (species, lambda); targets_by_lambda: {lambda: (n_centres, 2 lambda + 1)}."""
+    def _fit_parts(self, frames, index, targets_by_lambda, active=None):
+        """Fit one SAGPR per (species, lambda); targets_by_lambda: {lambda: (n_centres, 2 lambda + 1)}.
+
+        active: optional indices (or mask) into all centres (frame then atom order) to use as
+        the active sets instead of farthest-point sampling.
+        """
         numbers = np.array([frames[f].numbers[a] for f, a in index], dtype=int)
+        if active is not None:
+            from .spherical import _user_active_set
+
+            chosen = np.zeros(len(index), dtype=bool)
+            chosen[_user_active_set(active, len(index))] = True
         self.models_ = {}
         timings = {"features": 0.0}
         for z in self.center_species_:
@@ -126,7 +135,14 @@ class PerSpeciesModel(Estimator):
             self.models_[z] = {}
             for lam, y in targets_by_lambda.items():
                 model = SAGPR(**self._sagpr_params(lam))
-                model.fit_features(feats[lam], x0, y[mask])
+                local = None
+                if active is not None:
+                    local = np.flatnonzero(chosen[mask])
+                    if local.size == 0:
+                        from ase.data import chemical_symbols
+
+                        raise ValueError(f"the given active set has no {chemical_symbols[z]} centre")
+                model.fit_features(feats[lam], x0, y[mask], active=local)
                 model.species_ = list(self.species_)
                 model.center_species_ = [z]
                 for key, value in model.timings_.items():

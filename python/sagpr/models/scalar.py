@@ -59,8 +59,12 @@ class ScalarModel(PerSpeciesModel):
         if self.prediction == "contracted" and self.zeta not in (1, 2):
             raise ValueError(f"prediction='contracted' needs zeta 1 or 2, got zeta={self.zeta}")
 
-    def fit(self, frames, y=None):
-        """Fit on the centres of `frames`; y (n_centres,) or None to read atoms.arrays[target]."""
+    def fit(self, frames, y=None, active=None):
+        """Fit on the centres of `frames`; y (n_centres,) or None to read atoms.arrays[target].
+
+        active: optional indices (or mask) of centres (frame then atom order) to use as the
+        active set instead of farthest-point sampling.
+        """
         self._validate_params()
         frames = as_frame_list(frames)
         self.species_, self.center_species_ = self._setup(frames)
@@ -70,7 +74,7 @@ class ScalarModel(PerSpeciesModel):
             if y.ndim == 2 and y.shape[1] == 1:
                 y = y[:, 0]
         y = self._read_targets(frames, index, y, ())
-        self._fit_parts(frames, index, {0: y[:, None]})
+        self._fit_parts(frames, index, {0: y[:, None]}, active)
         return self
 
     def predict(self, frames):

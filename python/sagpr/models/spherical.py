@@ -11,6 +11,21 @@ from . import _features, _gpr
 from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
 
 
+def _user_active_set(active, n):
+    """A user-given active set as sorted unique indices into n training environments."""
+    active = np.asarray(active)
+    if active.dtype == bool:
+        if active.shape != (n,):
+            raise ValueError(f"an active-set mask must have one entry per training environment ({n}), got {active.shape}")
+        active = np.flatnonzero(active)
+    if active.ndim != 1 or active.size == 0 or not np.issubdtype(active.dtype, np.integer):
+        raise ValueError("active must be a non-empty 1-d array of training-environment indices or a boolean mask")
+    if active.min() < -n or active.max() >= n:
+        raise ValueError(f"active-set index out of range for {n} training environments")
+    active = np.unique(np.where(active < 0, active + n, active))
+    return active
+
+
 class SAGPR(Estimator):
     """Sparse symmetry-adapted GPR on lambda-SOAP kernels for one o3_lambda.
 
@@ -125,8 +140,11 @@ class SAGPR(Estimator):
             return self.center_species_
         return center_numbers(self.center_species)
 
-    def fit(self, frames, y, center_species=None):
-        """Fit on the centre environments of `frames` (frame then atom order); y: (n_centres, 2 lambda + 1)."""
+    def fit(self, frames, y, center_species=None, active=None):
+        """Fit on the centre environments of `frames` (frame then atom order); y: (n_centres, 2 lambda + 1).
+
+        active: optional indices (or mask) of centres to use as the active set instead of FPS.
+        """
         self._validate_params()
         frames = as_frame_list(frames)
         for name in ("species_", "center_species_"):
@@ -141,7 +159,7 @@ class SAGPR(Estimator):
         start = time.perf_counter()
         x, x0 = self.compute_features(frames, centers)
         features_time = time.perf_counter() - start
-        self.fit_features(x, x0, y)
+        self.fit_features(x, x0, y, active=active)
         self.species_ = list(species)
         self.center_species_ = list(centers)
         self.timings_["features"] = features_time
@@ -178,8 +196,12 @@ class SAGPR(Estimator):
         return y
 
     # -------------------------------------------------------------- features
-    def fit_features(self, x, x0, y):
-        """Fit on precomputed features x (n, 2 lambda + 1, F), x0 (n, F0) (None for lambda=0: x[:, 0])."""
+    def fit_features(self, x, x0, y, active=None):
+        """Fit on precomputed features x (n, 2 lambda + 1, F), x0 (n, F0) (None for lambda=0: x[:, 0]).
+
+        active: optional indices (or boolean mask) of the training environments to use as the
+        active set instead of farthest-point sampling (n_sparse is then ignored).
+        """
         self._validate_params()
         if x0 is None:
             x0 = np.asarray(x)[:, 0, :]
@@ -211,7 +233,13 @@ class SAGPR(Estimator):
         if candidates.size == 0:
             raise ValueError("every training environment has zero lambda features (symmetry): nothing to learn")
         start = time.perf_counter()
-        if self.n_sparse is None:
+        if active is not None:
+            active = _user_active_set(active, len(x))
+            zero = np.setdiff1d(active, candidates)
+            if zero.size:
+                raise ValueError(f"active environment {zero[0]} has zero lambda features (symmetry) and cannot be active")
+            self.solver_ = "sparse"
+        elif self.n_sparse is None:
             active = candidates
             self.solver_ = "full"
         else:

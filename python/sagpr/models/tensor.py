@@ -94,8 +94,12 @@ class TensorModel(PerSpeciesModel):
             return "efg"
         return self.kind
 
-    def fit(self, frames, y=None):
-        """Fit on the centres of `frames`; y (n_centres, 3, 3) or None to read atoms.arrays[target]."""
+    def fit(self, frames, y=None, active=None):
+        """Fit on the centres of `frames`; y (n_centres, 3, 3) or None to read atoms.arrays[target].
+
+        active: optional indices (or mask) of centres (frame then atom order) to use as the
+        active set instead of farthest-point sampling.
+        """
         self._validate_params()
         frames = as_frame_list(frames)
         self.species_, self.center_species_ = self._setup(frames)
@@ -117,7 +121,8 @@ class TensorModel(PerSpeciesModel):
             if not lambdas:
                 lambdas = [2]
         self.o3_lambdas_ = lambdas
-        self._fit_parts(frames, index, {lam: np.asarray(parts[lam]).reshape(len(y), 2 * lam + 1) for lam in lambdas})
+        self._fit_parts(frames, index, {lam: np.asarray(parts[lam]).reshape(len(y), 2 * lam + 1) for lam in lambdas},
+                        active)
         return self
 
     def predict(self, frames):
