@@ -51,10 +51,11 @@ def renormalise(x, reference_norms=None):
     return x * scale[:, None, None]
 
 
-def select_features(x, n_features, random_state, max_samples=2000):
+def select_features(x, n_features, random_state, max_rows=2000):
     """Indices of n_features columns of x (n, d, F) by farthest-point sampling over columns.
 
-    Columns are compared as vectors over (sub-sampled environments) x components; the
+    Columns are compared as vectors over (sub-sampled environments) x components, at most
+    max_rows of them (each FPS step reads the whole sample, so this bounds its cost); the
     first column is the one of largest norm, so the result depends on random_state only
     through the environment sub-sample.
     """
@@ -62,7 +63,7 @@ def select_features(x, n_features, random_state, max_samples=2000):
     if n_features >= F:
         return np.arange(F)
     rng = np.random.default_rng(random_state)
-    rows = np.sort(rng.choice(n, size=min(n, max_samples), replace=False))
+    rows = np.sort(rng.choice(n, size=min(n, max(1, max_rows // d)), replace=False))
     columns = np.ascontiguousarray(x[rows].reshape(-1, F).T)
     first = int(np.argmax(np.einsum("fk,fk->f", columns, columns)))
     idx, _ = _core.farthest_point_sampling(columns, int(n_features), first)
