@@ -1,0 +1,61 @@
+#include "sagpr/kernels.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace sagpr {
+
+void check_kernel_inputs(const FeatureView& a, const FeatureView& b, int zeta) {
+    if (zeta < 1) throw std::invalid_argument("zeta must be an integer >= 1, got " + std::to_string(zeta));
+    if (a.d != b.d || a.F != b.F || a.F0 != b.F0) {
+        throw std::invalid_argument(
+            "feature shapes differ: (" + std::to_string(a.d) + ", " + std::to_string(a.F) + ") and x^0 " +
+            std::to_string(a.F0) + " against (" + std::to_string(b.d) + ", " + std::to_string(b.F) +
+            ") and x^0 " + std::to_string(b.F0));
+    }
+    if (a.d < 1 || a.d % 2 != 1) throw std::invalid_argument("the component count 2 lambda + 1 must be odd");
+}
+
+void kernel_block(const FeatureView& a, Eigen::Index first, Eigen::Index count, const FeatureView& b,
+                  int zeta, RowMatrix& out, RowMatrix& scalar) {
+    const Eigen::Index d = a.d;
+    out.resize(count * d, b.n * d);
+    out.noalias() = a.lam_rows(first, count) * b.lam_rows(0, b.n).transpose();
+    if (zeta == 1) return;
+    scalar.resize(count, b.n);
+    scalar.noalias() = a.zero_rows(first, count) * b.zero_rows(0, b.n).transpose();
+    if (zeta > 2) {
+        // integer power by repeated multiplication: exact for the small powers used
+        const RowMatrix base = scalar;
+        for (int p = 2; p < zeta; ++p) scalar.array() *= base.array();
+    }
+    for (Eigen::Index i = 0; i < count; ++i) {
+        for (Eigen::Index mu = 0; mu < d; ++mu) {
+            double* row = out.data() + (i * d + mu) * out.cols();
+            const double* s = scalar.data() + i * b.n;
+            for (Eigen::Index j = 0; j < b.n; ++j) {
+                const double f = s[j];
+                for (Eigen::Index nu = 0; nu < d; ++nu) row[j * d + nu] *= f;
+            }
+        }
+    }
+}
+
+RowMatrix kernel(const FeatureView& a, const FeatureView& b, int zeta) {
+    check_kernel_inputs(a, b, zeta);
+    RowMatrix out(a.n * a.d, b.n * b.d);
+    const Eigen::Index block = 256;
+#pragma omp parallel
+    {
+        RowMatrix k, s;
+#pragma omp for schedule(dynamic)
+        for (Eigen::Index first = 0; first < a.n; first += block) {
+            const Eigen::Index count = std::min(block, a.n - first);
+            kernel_block(a, first, count, b, zeta, k, s);
+            out.middleRows(first * a.d, count * a.d) = k;
+        }
+    }
+    return out;
+}
+
+}  // namespace sagpr

@@ -1,0 +1,160 @@
+"""Feature-level sparse GPR: active-set and feature selection, fit and predict.
+
+Everything here works on feature arrays, x^lambda (n, 2 lambda + 1, F) and x^0 (n, F0),
+so it is independent of how the features were computed. The heavy lifting (kernels,
+block accumulation of K_MN K_NM, Cholesky, prediction) is in the C++ core, sagpr._core.
+
+Sparse GPR is the subset-of-regressors / projected-process form (Quinonero-Candela and
+Rasmussen, JMLR 6, 1939 (2005)); the symmetry-adapted kernel is that of Grisafi et al.,
+PRL 120, 036002 (2018).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sagpr import _core
+
+#: relative norm below which an environment's features count as zero by symmetry
+ZERO_THRESHOLD = 1e-10
+
+
+def as_features(x, x0, name="features"):
+    """Validated C-contiguous float64 copies of (x^lambda, x^0)."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    x0 = np.ascontiguousarray(x0, dtype=np.float64)
+    if x.ndim != 3 or x.shape[1] % 2 != 1:
+        raise ValueError(f"{name}: lambda features must have shape (n, 2*lambda+1, F), got {x.shape}")
+    if x0.ndim != 2 or x0.shape[0] != x.shape[0]:
+        raise ValueError(f"{name}: lambda=0 features must have shape ({x.shape[0]}, F0), got {x0.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(x0).all()):
+        raise ValueError(f"{name}: features contain NaN or infinity")
+    return x, x0
+
+
+def nonzero_environments(x):
+    """Mask of environments whose lambda features are not (exactly) zero by symmetry."""
+    return np.abs(x).reshape(len(x), -1).max(axis=1) > 0.0
+
+
+def renormalise(x, reference_norms=None):
+    """Each environment's (2 lambda + 1, F) block scaled to unit Frobenius norm.
+
+    Blocks that are zero, or (when reference_norms is given) that lost all but a
+    fraction ZERO_THRESHOLD of their norm, become exactly zero instead of noise.
+    """
+    norms = np.sqrt(np.einsum("imf,imf->i", x, x))
+    keep = norms > 0.0
+    if reference_norms is not None:
+        keep &= norms > ZERO_THRESHOLD * reference_norms
+    scale = np.zeros_like(norms)
+    scale[keep] = 1.0 / norms[keep]
+    return x * scale[:, None, None]
+
+
+def select_features(x, n_features, random_state, max_rows=2000):
+    """Indices of n_features columns of x (n, d, F) by farthest-point sampling over columns.
+
+    Columns are compared as vectors over (sub-sampled environments) x components, at most
+    max_rows of them (each FPS step reads the whole sample, so this bounds its cost); the
+    first column is the one of largest norm, so the result depends on random_state only
+    through the environment sub-sample.
+    """
+    n, d, F = x.shape
+    if n_features >= F:
+        return np.arange(F)
+    rng = np.random.default_rng(random_state)
+    rows = np.sort(rng.choice(n, size=min(n, max(1, max_rows // d)), replace=False))
+    columns = np.ascontiguousarray(x[rows].reshape(-1, F).T)
+    first = int(np.argmax(np.einsum("fk,fk->f", columns, columns)))
+    idx, _ = _core.farthest_point_sampling(columns, int(n_features), first)
+    return np.sort(idx)
+
+
+def select_active(x0, n_active, random_state, candidates=None):
+    """Farthest-point sampling of up to n_active environments on x^0.
+
+    The first point is drawn from `random_state`; picks stop early when the next farthest
+    environment coincides with a chosen one (duplicates would make K_MM singular).
+    Returns indices into x0.
+    """
+    if candidates is None:
+        candidates = np.arange(len(x0))
+    if len(candidates) == 0:
+        raise ValueError("no environment with non-zero features to build the model from")
+    pool = np.ascontiguousarray(x0[candidates])
+    rng = np.random.default_rng(random_state)
+    first = int(rng.integers(len(pool)))
+    k = min(int(n_active), len(pool))
+    idx, dist = _core.farthest_point_sampling(pool, k, first)
+    scale = max(float(np.einsum("ij,ij->i", pool, pool).max()), 1e-300)
+    duplicate = np.flatnonzero(dist[1:] <= 1e-12 * scale)
+    if duplicate.size:
+        idx = idx[: duplicate[0] + 1]
+    return candidates[idx]
+
+
+def kernel(x, x0, a, a0, zeta):
+    """Kernel (n, d, m, d) between two feature sets."""
+    x, x0 = as_features(x, x0)
+    a, a0 = as_features(a, a0)
+    k = _core.kernel(x, x0, a, a0, int(zeta))
+    return k.reshape(len(x), x.shape[1], len(a), a.shape[1])
+
+
+def accumulate(x, x0, y, a, a0, zeta, chunk=512, block=64, progress=None):
+    """(K_MN K_NM lower triangle, K_MN y) accumulated over training chunks."""
+    md = a.shape[0] * a.shape[1]
+    ktk = np.zeros((md, md))
+    kty = np.zeros(md)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    for start in range(0, len(x), chunk):
+        stop = min(start + chunk, len(x))
+        _core.accumulate_normal_equations(x[start:stop], x0[start:stop], y[start:stop], a, a0, int(zeta), ktk, kty, block)
+        if progress is not None:
+            progress.update(stop - start)
+    return ktk, kty
+
+
+def solve_sparse(x, x0, y, a, a0, zeta, regularizer, jitter, progress=None):
+    """Sparse-GPR weights (m, d) and the jitter used."""
+    ktk, kty = accumulate(x, x0, y, a, a0, zeta, progress=progress)
+    kmm = _core.kernel(a, a0, a, a0, int(zeta))
+    w, used = _core.sparse_solve(ktk, kmm, kty, float(regularizer), float(jitter))
+    return w.reshape(a.shape[0], a.shape[1]), used
+
+
+def solve_full(x, x0, y, zeta, regularizer, jitter):
+    """Full-GPR weights (n, d) from (K + regularizer I) w = y, and the jitter used."""
+    k = _core.kernel(x, x0, x, x0, int(zeta))
+    k[np.diag_indices_from(k)] += regularizer
+    w, used = _core.cholesky_solve(k, np.ascontiguousarray(y, dtype=np.float64).ravel(), float(jitter), overwrite_a=True)
+    return w.reshape(x.shape[0], x.shape[1]), used
+
+
+def predict_kernel(x, x0, a, a0, w, zeta, chunk=2048, progress=None):
+    out = np.empty((len(x), x.shape[1]))
+    w = np.ascontiguousarray(w, dtype=np.float64).ravel()
+    for start in range(0, len(x), chunk):
+        stop = min(start + chunk, len(x))
+        out[start:stop] = _core.predict(x[start:stop], x0[start:stop], a, a0, w, int(zeta)).reshape(stop - start, -1)
+        if progress is not None:
+            progress.update(stop - start)
+    return out
+
+
+def predict_contracted(x, x0, contracted, zeta):
+    return _core.predict_contracted(x, x0, contracted, int(zeta)).reshape(len(x), x.shape[1])
+
+
+def contract(a, a0, w, zeta):
+    return _core.contract_weights(a, a0, np.ascontiguousarray(w, dtype=np.float64).ravel(), int(zeta))
+
+
+def prediction_costs(d, F, F0, m, zeta):
+    """Flops per predicted site: (kernel route, contracted route or None)."""
+    kernel_cost = 2.0 * m * (d * d * F + F0 + d * d)
+    if zeta == 1:
+        return kernel_cost, 2.0 * d * F
+    if zeta == 2:
+        return kernel_cost, 2.0 * (F * F0 + d * F)
+    return kernel_cost, None

@@ -1,0 +1,190 @@
+"""Shared machinery of TensorModel and ScalarModel: one set of SAGPRs per centre species,
+targets read from atoms.arrays, features computed once and shared between the parts."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from sagpr._frames import as_frame_list
+
+from . import _features
+from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
+from .spherical import SAGPR
+
+
+class PerSpeciesModel(Estimator):
+    _extra_params: tuple = ()
+    _param_names: tuple = ()
+
+    def _sagpr_params(self, o3_lambda):
+        params = {name: getattr(self, name) for name in tuple(DESCRIPTOR_DEFAULTS) + tuple(GPR_DEFAULTS)}
+        return dict(params, o3_lambda=o3_lambda)
+
+    def _read_targets(self, frames, index, y, per_atom_shape):
+        """Targets of the centres, from y or atoms.arrays[target]; units from atoms.info."""
+        if y is None:
+            if self.target is None:
+                raise ValueError("no targets: give y to fit, or a target name read from atoms.arrays")
+            rows = []
+            for i, atoms in enumerate(frames):
+                atom_ids = [a for f, a in index if f == i]
+                if not atom_ids:
+                    continue
+                if self.target not in atoms.arrays:
+                    raise ValueError(f"frame {i}: no per-atom array {self.target!r} (has {sorted(atoms.arrays)})")
+                values = np.asarray(atoms.arrays[self.target], dtype=np.float64)
+                values = values.reshape((len(atoms),) + per_atom_shape)
+                rows.append(values[atom_ids])
+            y = np.concatenate(rows, axis=0)
+            units = {atoms.info.get(f"{self.target}_units") for atoms in frames}
+            if len(units) > 1:
+                raise ValueError(f"frames give different units for {self.target!r}: {sorted(map(str, units))}")
+            self.units_ = units.pop()
+        else:
+            y = np.asarray(y, dtype=np.float64)
+            self.units_ = None
+        if y.shape[1:] != per_atom_shape or y.shape[0] != len(index):
+            raise ValueError(f"targets must have shape ({len(index)}, {', '.join(map(str, per_atom_shape))}), got {y.shape}")
+        bad = np.flatnonzero(~np.isfinite(y.reshape(len(y), -1)).all(axis=1))
+        if bad.size:
+            f, a = index[bad[0]]
+            raise ValueError(f"frame {f}: atom {a} ({frames[f].get_chemical_symbols()[a]}) has a NaN or infinite target")
+        return y
+
+    def _setup(self, frames):
+        """Species channels and centre species (atomic numbers) of a fit."""
+        from sagpr._frames import species_numbers
+
+        species = species_numbers(self.species) if self.species is not None else _features.frame_species(frames)
+        _features.check_species(frames, species)
+        centers = center_numbers(self.center_species)
+        if centers is None:
+            centers = _features.frame_species(frames)
+        for z in centers:
+            _features.require_centres(frames, [z])
+        return species, centers
+
+    def _features(self, frames, z, lambdas):
+        """{lambda: features} of the centres of species z, lambda=0 always included."""
+        out = {}
+        params = self._sagpr_params(0)
+        for lam in sorted(set(lambdas) | {0}):
+            calc = _features.calculator(params, lam, self.species_)
+            from ase.data import chemical_symbols
+
+            out[lam] = _features.compute(calc, frames, [z], self.progress,
+                                         f"{chemical_symbols[z]} lambda={lam} features")
+        return out
+
+    def _check_fitted(self):
+        if not hasattr(self, "models_"):
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit first")
+
+    def _predict_parts(self, frames):
+        """(index, {z: {lambda: (n_z, 2 lambda + 1) predictions}}) for the model's centres."""
+        self._check_fitted()
+        frames = as_frame_list(frames)
+        _features.check_species(frames, self.species_)
+        index = _features.centre_indices(frames, self.center_species_)
+        out = {}
+        start = time.perf_counter()
+        timings = {"features": 0.0, "predict": 0.0}
+        for z, parts in self.models_.items():
+            if not any(np.isin(a.numbers, [z]).any() for a in frames):
+                continue
+            t0 = time.perf_counter()
+            feats = self._features(frames, z, list(parts))
+            timings["features"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            x0 = feats[0][:, 0, :]
+            out[z] = {lam: model.predict_features(feats[lam], x0) for lam, model in parts.items()}
+            timings["predict"] += time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - start
+        self.predict_timings_ = timings
+        return index, out
+
+    def _scatter(self, frames, index, parts, shape, combine):
+        """Per-species predictions back into frame-then-atom order."""
+        numbers = np.array([frames[f].numbers[a] for f, a in index], dtype=int)
+        result = np.zeros((len(index),) + shape)
+        for z, by_lambda in parts.items():
+            result[numbers == z] = combine(by_lambda)
+        return result
+
+    def _fit_parts(self, frames, index, targets_by_lambda, active=None):
+        """Fit one SAGPR per (species, lambda); targets_by_lambda: {lambda: (n_centres, 2 lambda + 1)}.
+
+        active: optional indices (or mask) into all centres (frame then atom order) to use as
+        the active sets instead of farthest-point sampling.
+        """
+        numbers = np.array([frames[f].numbers[a] for f, a in index], dtype=int)
+        if active is not None:
+            from .spherical import _user_active_set
+
+            chosen = np.zeros(len(index), dtype=bool)
+            chosen[_user_active_set(active, len(index))] = True
+        self.models_ = {}
+        timings = {"features": 0.0}
+        for z in self.center_species_:
+            mask = numbers == z
+            t0 = time.perf_counter()
+            feats = self._features(frames, z, list(targets_by_lambda))
+            timings["features"] += time.perf_counter() - t0
+            x0 = feats[0][:, 0, :]
+            self.models_[z] = {}
+            for lam, y in targets_by_lambda.items():
+                model = SAGPR(**self._sagpr_params(lam))
+                local = None
+                if active is not None:
+                    local = np.flatnonzero(chosen[mask])
+                    if local.size == 0:
+                        from ase.data import chemical_symbols
+
+                        raise ValueError(f"the given active set has no {chemical_symbols[z]} centre")
+                model.fit_features(feats[lam], x0, y[mask], active=local)
+                model.species_ = list(self.species_)
+                model.center_species_ = [z]
+                for key, value in model.timings_.items():
+                    timings[key] = timings.get(key, 0.0) + value
+                self.models_[z][lam] = model
+        self.timings_ = timings
+
+    # ---------------------------------------------------------------- saving
+    def save(self, path):
+        """Write the fitted model to one versioned file (see sagpr.load)."""
+        from ._persistence import save
+
+        save(self, path)
+
+    def _get_state(self):
+        self._check_fitted()
+        meta = {"species_": self.species_, "center_species_": self.center_species_, "units_": self.units_,
+                "extra": self._extra_state(), "parts": {}}
+        arrays = {}
+        for z, parts in self.models_.items():
+            for lam, model in parts.items():
+                sub_meta, sub_arrays = model._get_state()
+                meta["parts"][f"{z}/{lam}"] = sub_meta
+                arrays.update({f"{z}/{lam}/{k}": v for k, v in sub_arrays.items()})
+        return meta, arrays
+
+    def _extra_state(self):
+        return {}
+
+    def _set_extra_state(self, extra):
+        pass
+
+    def _set_state(self, meta, arrays):
+        self.species_ = [int(z) for z in meta["species_"]]
+        self.center_species_ = [int(z) for z in meta["center_species_"]]
+        self.units_ = meta["units_"]
+        self._set_extra_state(meta["extra"])
+        self.models_ = {}
+        for key, sub_meta in meta["parts"].items():
+            z, lam = (int(v) for v in key.split("/"))
+            model = SAGPR(**self._sagpr_params(lam))
+            prefix = f"{z}/{lam}/"
+            model._set_state(sub_meta, {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+            self.models_.setdefault(z, {})[lam] = model
+        self.timings_ = {}

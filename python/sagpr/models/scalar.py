@@ -1,0 +1,90 @@
+"""ScalarModel: a lambda = 0 SAGPR of any per-atom scalar (C_Q, eta, angles, ...)."""
+from __future__ import annotations
+
+import numpy as np
+
+from sagpr._frames import as_frame_list
+
+from . import _features
+from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS
+from ._per_species import PerSpeciesModel
+
+
+class ScalarModel(PerSpeciesModel):
+    """Per-atom scalar property: one lambda = 0 SAGPR (SOAP kernel ^ zeta) per centre species.
+
+    The per-species training mean is subtracted before the fit and added back to the
+    predictions (so far from the training data the prediction falls back to the mean).
+
+    Parameters (keyword-only): center_species, target (name of a per-atom (N,) array in
+    atoms.arrays, or None to always pass y), and the descriptor/GPR keywords of sagpr.SAGPR.
+    Fitted attributes: models_ ({atomic number: {0: SAGPR}}), species_, center_species_,
+    units_, timings_.
+    """
+
+    _param_names = ("center_species", "target") + tuple(DESCRIPTOR_DEFAULTS) + tuple(GPR_DEFAULTS)
+
+    def __init__(self, *, center_species=None, target=None,
+                 cutoff=DESCRIPTOR_DEFAULTS["cutoff"], max_radial=DESCRIPTOR_DEFAULTS["max_radial"],
+                 max_angular=DESCRIPTOR_DEFAULTS["max_angular"],
+                 atomic_gaussian_width=DESCRIPTOR_DEFAULTS["atomic_gaussian_width"],
+                 cutoff_smooth_width=DESCRIPTOR_DEFAULTS["cutoff_smooth_width"],
+                 center_atom_weight=DESCRIPTOR_DEFAULTS["center_atom_weight"], species=None,
+                 zeta=GPR_DEFAULTS["zeta"], regularizer=GPR_DEFAULTS["regularizer"], n_sparse=GPR_DEFAULTS["n_sparse"],
+                 n_features=GPR_DEFAULTS["n_features"], jitter=GPR_DEFAULTS["jitter"],
+                 prediction=GPR_DEFAULTS["prediction"], random_state=GPR_DEFAULTS["random_state"],
+                 progress=GPR_DEFAULTS["progress"]):
+        self.center_species = center_species
+        self.target = target
+        self.cutoff = cutoff
+        self.max_radial = max_radial
+        self.max_angular = max_angular
+        self.atomic_gaussian_width = atomic_gaussian_width
+        self.cutoff_smooth_width = cutoff_smooth_width
+        self.center_atom_weight = center_atom_weight
+        self.species = species
+        self.zeta = zeta
+        self.regularizer = regularizer
+        self.n_sparse = n_sparse
+        self.n_features = n_features
+        self.jitter = jitter
+        self.prediction = prediction
+        self.random_state = random_state
+        self.progress = progress
+        self._validate_params()
+
+    def _extra_checks(self):
+        if self.target is not None and not isinstance(self.target, str):
+            raise ValueError(f"target must be None or the name of a per-atom array, got {self.target!r}")
+        if self.prediction == "contracted" and self.zeta not in (1, 2):
+            raise ValueError(f"prediction='contracted' needs zeta 1 or 2, got zeta={self.zeta}")
+
+    def fit(self, frames, y=None, active=None):
+        """Fit on the centres of `frames`; y (n_centres,) or None to read atoms.arrays[target].
+
+        active: optional indices (or mask) of centres (frame then atom order) to use as the
+        active set instead of farthest-point sampling.
+        """
+        self._validate_params()
+        frames = as_frame_list(frames)
+        self.species_, self.center_species_ = self._setup(frames)
+        index = _features.centre_indices(frames, self.center_species_)
+        if y is not None:
+            y = np.asarray(y, dtype=np.float64)
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = y[:, 0]
+        y = self._read_targets(frames, index, y, ())
+        self._fit_parts(frames, index, {0: y[:, None]}, active)
+        return self
+
+    def predict(self, frames):
+        """Scalars (n_centres,) of the model's centre species, frame then atom order."""
+        frames = as_frame_list(frames)
+        index, parts = self._predict_parts(frames)
+        return self._scatter(frames, index, parts, (), lambda b: b[0][:, 0])
+
+    def score(self, frames, y):
+        """Coefficient of determination R^2."""
+        y = np.asarray(y, dtype=np.float64).ravel()
+        pred = self.predict(frames)
+        return 1.0 - ((pred - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()

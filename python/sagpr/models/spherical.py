@@ -1,0 +1,371 @@
+"""SAGPR: symmetry-adapted GPR of the 2 lambda + 1 spherical components of a per-centre property."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from sagpr._frames import as_frame_list
+
+from . import _features, _gpr
+from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
+
+
+def _user_active_set(active, n):
+    """A user-given active set as sorted unique indices into n training environments."""
+    active = np.asarray(active)
+    if active.dtype == bool:
+        if active.shape != (n,):
+            raise ValueError(f"an active-set mask must have one entry per training environment ({n}), got {active.shape}")
+        active = np.flatnonzero(active)
+    if active.ndim != 1 or active.size == 0 or not np.issubdtype(active.dtype, np.integer):
+        raise ValueError("active must be a non-empty 1-d array of training-environment indices or a boolean mask")
+    if active.min() < -n or active.max() >= n:
+        raise ValueError(f"active-set index out of range for {n} training environments")
+    active = np.unique(np.where(active < 0, active + n, active))
+    return active
+
+
+class SAGPR(Estimator):
+    """Sparse symmetry-adapted GPR on lambda-SOAP kernels for one o3_lambda.
+
+    K_{mu nu}(i, j) = (x^lambda_{i mu} . x^lambda_{j nu}) (x^0_i . x^0_j)^(zeta - 1) on normalised
+    lambda-SOAP features; weights on n_sparse active environments chosen by farthest-point
+    sampling on x^0 (subset of regressors), or a full GPR when n_sparse is None.
+
+    Parameters (keyword-only)
+    -------------------------
+    o3_lambda : int, the angular order of the target (0: scalar, 2: symmetric traceless tensor).
+    cutoff, max_radial, max_angular, atomic_gaussian_width, cutoff_smooth_width,
+    center_atom_weight, species : lambda-SOAP hyperparameters (see sagpr.LambdaSOAP);
+        species=None takes the elements of the training frames.
+    center_species : element(s) whose environments are modelled (None: every atom);
+        can also be given to fit.
+    zeta : integer kernel exponent >= 1.
+    regularizer : sigma^2 in (K_MN K_NM + sigma^2 K_MM) w = K_MN y (full GPR: K + sigma^2 I).
+    n_sparse : number of active environments (None: full GPR on all training environments).
+    n_features : keep this many lambda and lambda=0 feature columns, chosen by farthest-point
+        sampling over columns, then renormalise (None: keep all).
+    jitter : "auto" (diagonal shift grown from zero only as needed; the value used is jitter_)
+        or a fixed shift >= 0.
+    prediction : "kernel" (K_*M w), "contracted" (zeta 1 or 2: weights contracted with the
+        active set once, then a small contraction per site; same result to round-off) or
+        "auto" (the cheaper of the two by flop count).
+    random_state : seed of the first FPS pick (and feature-selection sub-sample).
+    progress : show tqdm progress bars on long steps.
+
+    Fitted attributes: species_, center_species_, active_features_ (M, 2 lambda + 1, F),
+    active_features0_ (M, F0), weights_ (M, 2 lambda + 1), active_indices_, feature_indices_,
+    feature_indices0_, n_features_in_ ((F, F0) before selection), y_mean_, jitter_, solver_,
+    timings_.
+    """
+
+    _param_names = ("o3_lambda",) + tuple(DESCRIPTOR_DEFAULTS) + ("center_species",) + tuple(GPR_DEFAULTS)
+
+    def __init__(
+        self,
+        *,
+        o3_lambda,
+        cutoff=DESCRIPTOR_DEFAULTS["cutoff"],
+        max_radial=DESCRIPTOR_DEFAULTS["max_radial"],
+        max_angular=DESCRIPTOR_DEFAULTS["max_angular"],
+        atomic_gaussian_width=DESCRIPTOR_DEFAULTS["atomic_gaussian_width"],
+        cutoff_smooth_width=DESCRIPTOR_DEFAULTS["cutoff_smooth_width"],
+        center_atom_weight=DESCRIPTOR_DEFAULTS["center_atom_weight"],
+        species=None,
+        center_species=None,
+        zeta=GPR_DEFAULTS["zeta"],
+        regularizer=GPR_DEFAULTS["regularizer"],
+        n_sparse=GPR_DEFAULTS["n_sparse"],
+        n_features=GPR_DEFAULTS["n_features"],
+        jitter=GPR_DEFAULTS["jitter"],
+        prediction=GPR_DEFAULTS["prediction"],
+        random_state=GPR_DEFAULTS["random_state"],
+        progress=GPR_DEFAULTS["progress"],
+    ):
+        self.o3_lambda = o3_lambda
+        self.cutoff = cutoff
+        self.max_radial = max_radial
+        self.max_angular = max_angular
+        self.atomic_gaussian_width = atomic_gaussian_width
+        self.cutoff_smooth_width = cutoff_smooth_width
+        self.center_atom_weight = center_atom_weight
+        self.species = species
+        self.center_species = center_species
+        self.zeta = zeta
+        self.regularizer = regularizer
+        self.n_sparse = n_sparse
+        self.n_features = n_features
+        self.jitter = jitter
+        self.prediction = prediction
+        self.random_state = random_state
+        self.progress = progress
+        self._validate_params()
+
+    def _extra_checks(self):
+        if self.prediction == "contracted" and self.zeta not in (1, 2):
+            raise ValueError(f"prediction='contracted' needs zeta 1 or 2, got zeta={self.zeta}")
+
+    # ---------------------------------------------------------------- frames
+    def compute_features(self, frames, center_species=None):
+        """(x^lambda, x^0) of the centres: (n, 2 lambda + 1, F) and (n, F0), before feature selection."""
+        frames = as_frame_list(frames)
+        species = self._species_for(frames)
+        centers = center_numbers(center_species) if center_species is not None else self._centers()
+        if centers is None:
+            centers = _features.frame_species(frames)
+        params = self.get_params()
+        x = _features.compute(_features.calculator(params, self.o3_lambda, species), frames, centers,
+                              self.progress, f"lambda={self.o3_lambda} features")
+        if self.o3_lambda == 0:
+            return x, np.ascontiguousarray(x[:, 0, :])
+        x0 = _features.compute(_features.calculator(params, 0, species), frames, centers, self.progress,
+                               "lambda=0 features")
+        return x, x0[:, 0, :].copy()
+
+    def _species_for(self, frames):
+        if hasattr(self, "species_"):
+            _features.check_species(frames, self.species_)
+            return self.species_
+        if self.species is not None:
+            from sagpr._frames import species_numbers
+
+            species = species_numbers(self.species)
+            _features.check_species(frames, species)
+            return species
+        return _features.frame_species(frames)
+
+    def _centers(self):
+        if hasattr(self, "center_species_"):
+            return self.center_species_
+        return center_numbers(self.center_species)
+
+    def fit(self, frames, y, center_species=None, active=None):
+        """Fit on the centre environments of `frames` (frame then atom order); y: (n_centres, 2 lambda + 1).
+
+        active: optional indices (or mask) of centres to use as the active set instead of FPS.
+        """
+        self._validate_params()
+        frames = as_frame_list(frames)
+        for name in ("species_", "center_species_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        centers = center_numbers(center_species if center_species is not None else self.center_species)
+        if centers is None:
+            centers = _features.frame_species(frames)
+        index = _features.require_centres(frames, centers)
+        y = self._check_targets(y, len(index))
+        species = self._species_for(frames)
+        start = time.perf_counter()
+        x, x0 = self.compute_features(frames, centers)
+        features_time = time.perf_counter() - start
+        self.fit_features(x, x0, y, active=active)
+        self.species_ = list(species)
+        self.center_species_ = list(centers)
+        self.timings_["features"] = features_time
+        return self
+
+    def predict(self, frames):
+        """Spherical components (n_centres, 2 lambda + 1) of the centres of `frames`."""
+        self._check_fitted()
+        frames = as_frame_list(frames)
+        start = time.perf_counter()
+        x, x0 = self.compute_features(frames)
+        self.timings_["predict_features"] = time.perf_counter() - start
+        return self.predict_features(x, x0)
+
+    def score(self, frames, y):
+        """Coefficient of determination R^2 over all components."""
+        y = self._check_targets(y, None)
+        pred = self.predict(frames)
+        if pred.shape != y.shape:
+            raise ValueError(f"y has shape {y.shape}, the frames have {pred.shape[0]} centres")
+        return 1.0 - ((pred - y) ** 2).sum() / ((y - y.mean(axis=0)) ** 2).sum()
+
+    def _check_targets(self, y, n):
+        d = 2 * self.o3_lambda + 1
+        y = np.asarray(y, dtype=np.float64)
+        if self.o3_lambda == 0 and y.ndim == 1:
+            y = y[:, None]
+        if y.ndim != 2 or y.shape[1] != d or (n is not None and y.shape[0] != n):
+            want = f"({n if n is not None else 'n_centres'}, {d})"
+            raise ValueError(f"y must have shape {want} for o3_lambda={self.o3_lambda}, got {y.shape}")
+        bad = np.flatnonzero(~np.isfinite(y).all(axis=1))
+        if bad.size:
+            raise ValueError(f"y has NaN or infinite values, first at centre {bad[0]}")
+        return y
+
+    # -------------------------------------------------------------- features
+    def fit_features(self, x, x0, y, active=None):
+        """Fit on precomputed features x (n, 2 lambda + 1, F), x0 (n, F0) (None for lambda=0: x[:, 0]).
+
+        active: optional indices (or boolean mask) of the training environments to use as the
+        active set instead of farthest-point sampling (n_sparse is then ignored).
+        """
+        self._validate_params()
+        if x0 is None:
+            x0 = np.asarray(x)[:, 0, :]
+        x, x0 = _gpr.as_features(x, x0, "training features")
+        d = 2 * self.o3_lambda + 1
+        if x.shape[1] != d:
+            raise ValueError(f"features have {x.shape[1]} components, o3_lambda={self.o3_lambda} needs {d}")
+        y = self._check_targets(y, len(x))
+        self.n_features_in_ = (x.shape[2], x0.shape[1])
+        self.n_train_ = len(x)
+        timings = {}
+        start = time.perf_counter()
+        self.y_mean_ = y.mean(axis=0) if self.o3_lambda == 0 else np.zeros(d)
+        y = y - self.y_mean_
+
+        self.feature_indices_ = self.feature_indices0_ = None
+        if self.n_features is not None:
+            self.feature_indices_ = _gpr.select_features(x, self.n_features, self.random_state)
+            if self.o3_lambda == 0:
+                self.feature_indices0_ = self.feature_indices_
+            else:
+                self.feature_indices0_ = _gpr.select_features(x0[:, None, :], self.n_features, self.random_state)
+        x, x0 = self._transform(x, x0)
+        timings["feature_selection"] = time.perf_counter() - start
+
+        # environments whose lambda features vanish by symmetry carry no information (zero
+        # kernel rows) and would make K_MM singular: never use them as active points
+        candidates = np.flatnonzero(_gpr.nonzero_environments(x))
+        if candidates.size == 0:
+            raise ValueError("every training environment has zero lambda features (symmetry): nothing to learn")
+        start = time.perf_counter()
+        if active is not None:
+            active = _user_active_set(active, len(x))
+            zero = np.setdiff1d(active, candidates)
+            if zero.size:
+                raise ValueError(f"active environment {zero[0]} has zero lambda features (symmetry) and cannot be active")
+            self.solver_ = "sparse"
+        elif self.n_sparse is None:
+            active = candidates
+            self.solver_ = "full"
+        else:
+            active = _gpr.select_active(x0, self.n_sparse, self.random_state, candidates)
+            self.solver_ = "sparse"
+        timings["active_selection"] = time.perf_counter() - start
+        a, a0 = np.ascontiguousarray(x[active]), np.ascontiguousarray(x0[active])
+        jitter = -1.0 if self.jitter == "auto" else float(self.jitter)
+        from tqdm.auto import tqdm
+
+        if self.solver_ == "full":
+            start = time.perf_counter()
+            w, self.jitter_ = _gpr.solve_full(a, a0, y[active], self.zeta, self.regularizer, jitter)
+            timings["solve"] = time.perf_counter() - start
+        else:
+            start = time.perf_counter()
+            with tqdm(total=len(candidates), desc="kernel accumulation", unit="env", disable=not self.progress,
+                      delay=2.0) as bar:
+                if len(candidates) < len(x):  # zero-feature rows add nothing: drop them
+                    x, x0, y = x[candidates], x0[candidates], y[candidates]
+                ktk, kty = _gpr.accumulate(x, x0, y, a, a0, self.zeta, progress=bar)
+            timings["kernel_accumulation"] = time.perf_counter() - start
+            start = time.perf_counter()
+            # A = K_MN K_NM + regularizer K_MM formed and factorised in place: peak memory
+            # is two (M d)^2 matrices
+            kmm = _gpr._core.kernel(a, a0, a, a0, int(self.zeta))
+            kmm *= float(self.regularizer)
+            ktk += kmm
+            del kmm
+            w, self.jitter_ = _gpr._core.cholesky_solve(ktk, kty, jitter, overwrite_a=True)
+            del ktk
+            w = w.reshape(len(active), d)
+            timings["solve"] = time.perf_counter() - start
+        self.active_indices_ = active
+        self.active_features_ = a
+        self.active_features0_ = a0
+        self.weights_ = w
+        self.timings_ = timings
+        self._contracted = None
+        return self
+
+    def _transform(self, x, x0):
+        if self.feature_indices_ is None:
+            return x, x0
+        norms = np.sqrt(np.einsum("imf,imf->i", x, x))
+        xs = _gpr.renormalise(np.ascontiguousarray(x[:, :, self.feature_indices_]), norms)
+        if self.o3_lambda == 0:
+            return xs, np.ascontiguousarray(xs[:, 0, :])
+        norms0 = np.linalg.norm(x0, axis=1)
+        x0s = _gpr.renormalise(np.ascontiguousarray(x0[:, None, self.feature_indices0_]), norms0)[:, 0, :]
+        return xs, np.ascontiguousarray(x0s)
+
+    def prediction_method(self):
+        """'kernel' or 'contracted': the route predict_features takes."""
+        if self.prediction != "auto":
+            return self.prediction
+        a = self.active_features_
+        kernel_cost, contracted_cost = _gpr.prediction_costs(a.shape[1], a.shape[2], self.active_features0_.shape[1],
+                                                             len(a), self.zeta)
+        return "contracted" if contracted_cost is not None and contracted_cost < kernel_cost else "kernel"
+
+    def contracted_weights(self):
+        """The weights contracted with the active set (zeta 1: (F, 1); zeta 2: (F, F0)), cached."""
+        self._check_fitted()
+        if getattr(self, "_contracted", None) is None:
+            self._contracted = _gpr.contract(self.active_features_, self.active_features0_, self.weights_, self.zeta)
+        return self._contracted
+
+    def predict_features(self, x, x0, method=None):
+        """Predictions (n, 2 lambda + 1) from precomputed features (before feature selection)."""
+        self._check_fitted()
+        if x0 is None:
+            x0 = np.asarray(x)[:, 0, :]
+        x, x0 = _gpr.as_features(x, x0, "prediction features")
+        d = self.active_features_.shape[1]
+        if x.shape[1] != d or (x.shape[2], x0.shape[1]) != tuple(self.n_features_in_):
+            raise ValueError(f"features of shape {x.shape[1:]} and lambda=0 features {x0.shape[1]} do not match "
+                             f"the model's ({d}, {self.n_features_in_[0]}) and {self.n_features_in_[1]}")
+        x, x0 = self._transform(x, x0)
+        method = method or self.prediction_method()
+        start = time.perf_counter()
+        from tqdm.auto import tqdm
+
+        if method == "contracted":
+            y = _gpr.predict_contracted(x, x0, self.contracted_weights(), self.zeta)
+        else:
+            with tqdm(total=len(x), desc="prediction", unit="env", disable=not self.progress, delay=2.0) as bar:
+                y = _gpr.predict_kernel(x, x0, self.active_features_, self.active_features0_, self.weights_,
+                                        self.zeta, progress=bar)
+        # symmetry-zero environments: exactly zero lambda > 0 prediction (already so up to the
+        # sign of zero; made explicit so no mean or round-off can creep in)
+        if self.o3_lambda > 0:
+            y[~_gpr.nonzero_environments(x)] = 0.0
+        y = y + self.y_mean_
+        if hasattr(self, "timings_"):
+            self.timings_["predict"] = time.perf_counter() - start
+        return y
+
+    # ---------------------------------------------------------------- saving
+    def save(self, path):
+        """Write the fitted model to one versioned file (see sagpr.load)."""
+        from ._persistence import save
+
+        save(self, path)
+
+    _ARRAYS = ("active_features_", "active_features0_", "weights_", "active_indices_", "y_mean_",
+               "feature_indices_", "feature_indices0_")
+
+    def _get_state(self):
+        self._check_fitted()
+        arrays = {name: getattr(self, name) for name in self._ARRAYS if getattr(self, name) is not None}
+        meta = {"species_": self.species_ if hasattr(self, "species_") else None,
+                "center_species_": self.center_species_ if hasattr(self, "center_species_") else None,
+                "jitter_": float(self.jitter_), "solver_": self.solver_, "n_train_": int(self.n_train_),
+                "n_features_in_": [int(v) for v in self.n_features_in_]}
+        return meta, arrays
+
+    def _set_state(self, meta, arrays):
+        for name in self._ARRAYS:
+            setattr(self, name, arrays.get(name))
+        for name in ("species_", "center_species_"):
+            if meta.get(name) is not None:
+                setattr(self, name, [int(z) for z in meta[name]])
+        self.jitter_ = meta["jitter_"]
+        self.solver_ = meta["solver_"]
+        self.n_train_ = meta["n_train_"]
+        self.n_features_in_ = tuple(meta["n_features_in_"])
+        self.timings_ = {}
+        self._contracted = None

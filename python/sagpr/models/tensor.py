@@ -1,0 +1,152 @@
+"""TensorModel: per-atom Cartesian rank-2 tensors (EFG, shielding, ...) from SAGPR models of
+their lambda = 0, 1, 2 spherical parts."""
+from __future__ import annotations
+
+import numpy as np
+
+from sagpr._frames import as_frame_list
+
+from . import _features
+from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS
+from ._per_species import PerSpeciesModel
+
+#: relative size below which a spherical part of the training targets counts as absent
+PART_THRESHOLD = 1e-8
+#: relative tolerance of the symmetric / traceless checks on declared EFG targets (as
+#: sagpr.tensors.check_efg); the small trace allowed is projected out before the fit
+EFG_TOLERANCE = 1e-4
+
+KINDS = ("auto", "efg", "symmetric", "general")
+
+
+def _tensors():
+    from sagpr import tensors
+
+    return tensors
+
+
+def check_efg_targets(y, frames, index, tolerance=EFG_TOLERANCE):
+    """Raise ValueError naming the frame and atom of the first EFG that is not symmetric and traceless."""
+    labels = [f"frame {f}: atom {a} ({frames[f].get_chemical_symbols()[a]})" for f, a in index]
+    _tensors().check_efg(y, rtol=tolerance, atol=1e-10 * max(np.abs(y).max(initial=0.0), 1e-300), labels=labels)
+
+
+class TensorModel(PerSpeciesModel):
+    """Per-atom Cartesian rank-2 tensors: one SAGPR per spherical part and centre species.
+
+    Parameters (keyword-only)
+    -------------------------
+    center_species : element(s) whose tensors are learned, one set of models each
+        (None: every element of the training frames).
+    target : name of the per-atom (N, 3, 3) array in atoms.arrays read by fit(frames)
+        ("efg" by default; units from atoms.info["<target>_units"] when present).
+    kind : "efg" (symmetric traceless, checked; lambda=2 only), "symmetric" (lambda 0 + 2),
+        "general" (lambda 0 + 1 + 2) or "auto" ("efg" when target == "efg", otherwise the
+        parts present in the training targets).
+    Other keywords: as sagpr.SAGPR (descriptor and GPR hyperparameters).
+
+    Fitted attributes: models_ ({atomic number: {lambda: SAGPR}}), o3_lambdas_, species_,
+    center_species_, units_, timings_.
+    """
+
+    _param_names = ("center_species", "target", "kind") + tuple(DESCRIPTOR_DEFAULTS) + tuple(GPR_DEFAULTS)
+
+    def __init__(self, *, center_species=None, target="efg", kind="auto",
+                 cutoff=DESCRIPTOR_DEFAULTS["cutoff"], max_radial=DESCRIPTOR_DEFAULTS["max_radial"],
+                 max_angular=DESCRIPTOR_DEFAULTS["max_angular"],
+                 atomic_gaussian_width=DESCRIPTOR_DEFAULTS["atomic_gaussian_width"],
+                 cutoff_smooth_width=DESCRIPTOR_DEFAULTS["cutoff_smooth_width"],
+                 center_atom_weight=DESCRIPTOR_DEFAULTS["center_atom_weight"], species=None,
+                 zeta=GPR_DEFAULTS["zeta"], regularizer=GPR_DEFAULTS["regularizer"], n_sparse=GPR_DEFAULTS["n_sparse"],
+                 n_features=GPR_DEFAULTS["n_features"], jitter=GPR_DEFAULTS["jitter"],
+                 prediction=GPR_DEFAULTS["prediction"], random_state=GPR_DEFAULTS["random_state"],
+                 progress=GPR_DEFAULTS["progress"]):
+        self.center_species = center_species
+        self.target = target
+        self.kind = kind
+        self.cutoff = cutoff
+        self.max_radial = max_radial
+        self.max_angular = max_angular
+        self.atomic_gaussian_width = atomic_gaussian_width
+        self.cutoff_smooth_width = cutoff_smooth_width
+        self.center_atom_weight = center_atom_weight
+        self.species = species
+        self.zeta = zeta
+        self.regularizer = regularizer
+        self.n_sparse = n_sparse
+        self.n_features = n_features
+        self.jitter = jitter
+        self.prediction = prediction
+        self.random_state = random_state
+        self.progress = progress
+        self._validate_params()
+
+    def _extra_checks(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {self.kind!r}")
+        if self.target is not None and not isinstance(self.target, str):
+            raise ValueError(f"target must be None or the name of a per-atom array, got {self.target!r}")
+        if self.prediction == "contracted" and self.zeta not in (1, 2):
+            raise ValueError(f"prediction='contracted' needs zeta 1 or 2, got zeta={self.zeta}")
+
+    def _kind(self):
+        if self.kind == "auto" and self.target == "efg":
+            return "efg"
+        return self.kind
+
+    def fit(self, frames, y=None, active=None):
+        """Fit on the centres of `frames`; y (n_centres, 3, 3) or None to read atoms.arrays[target].
+
+        active: optional indices (or mask) of centres (frame then atom order) to use as the
+        active set instead of farthest-point sampling.
+        """
+        self._validate_params()
+        frames = as_frame_list(frames)
+        self.species_, self.center_species_ = self._setup(frames)
+        index = _features.centre_indices(frames, self.center_species_)
+        y = self._read_targets(frames, index, y, (3, 3))
+        kind = self._kind()
+        if kind == "efg":
+            check_efg_targets(y, frames, index)
+        parts = _tensors().cartesian_to_spherical(y)
+        if kind == "efg":
+            lambdas = [2]
+        elif kind == "symmetric":
+            lambdas = [0, 2]
+        elif kind == "general":
+            lambdas = [0, 1, 2]
+        else:
+            scale = max(np.abs(y).max(), 1e-300)
+            lambdas = [lam for lam in (0, 1, 2) if np.abs(parts[lam]).max() > PART_THRESHOLD * scale]
+            if not lambdas:
+                lambdas = [2]
+        self.o3_lambdas_ = lambdas
+        self._fit_parts(frames, index, {lam: np.asarray(parts[lam]).reshape(len(y), 2 * lam + 1) for lam in lambdas},
+                        active)
+        return self
+
+    def predict(self, frames):
+        """Cartesian tensors (n_centres, 3, 3) of the model's centre species, frame then atom order."""
+        frames = as_frame_list(frames)
+        index, parts = self._predict_parts(frames)
+        tensors = _tensors()
+
+        def combine(by_lambda):
+            n = len(next(iter(by_lambda.values())))
+            full = {lam: by_lambda.get(lam, np.zeros((n, 2 * lam + 1))) for lam in (0, 1, 2)}
+            return tensors.spherical_to_cartesian(full)
+
+        return self._scatter(frames, index, parts, (3, 3), combine)
+
+    def predict_spherical(self, frames):
+        """{lambda: (n_centres, 2 lambda + 1)} spherical parts, frame then atom order."""
+        frames = as_frame_list(frames)
+        index, parts = self._predict_parts(frames)
+        return {lam: self._scatter(frames, index, parts, (2 * lam + 1,), lambda b, lam=lam: b[lam])
+                for lam in self.o3_lambdas_}
+
+    def _extra_state(self):
+        return {"o3_lambdas_": list(self.o3_lambdas_)}
+
+    def _set_extra_state(self, extra):
+        self.o3_lambdas_ = [int(v) for v in extra["o3_lambdas_"]]
