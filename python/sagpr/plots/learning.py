@@ -1,0 +1,40 @@
+"""Learning curves of the comparison (the study's Fig. 5): test MAE vs training size, log-log."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .common import pyplot
+
+PANELS = (("C~Q", r"MAE $\tilde{C}_Q$"), ("eta~", r"MAE $\tilde{\eta}$"), ("theta", r"MAE $\theta$ (rad)"),
+          ("phi", r"MAE $\phi$ (rad)"), ("omega_Q", r"MAE $\omega_Q$ (kHz)"), ("q~", r"$1 - \tilde{q}$"))
+
+
+def learning_figure(learning: Sequence[dict], panels=PANELS, *, resolution: float = None):
+    """One panel per quantity, MAE vs n_train for each approach present in `learning` entries
+    ({"n_train", "tensorial": scores, "scalar": scores}); derived-scalar omega_Q dashed."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.8 * len(panels), 2.9), squeeze=False)
+    n = np.array([entry["n_train"] for entry in learning], dtype=float)
+    styles = {"scalar": dict(color="tab:orange", marker="s"), "tensorial": dict(color="tab:blue", marker="o")}
+    for ax, (key, label) in zip(axes[0], panels):
+        for approach, style in styles.items():
+            values = [(e.get(approach) or {}).get(key, {}).get("mae", np.nan) for e in learning]
+            values = np.array([np.nan if v is None else v for v in values], dtype=float)
+            if np.isfinite(values).any():
+                ax.plot(n, values, label=approach, **style)
+            if key == "omega_Q" and approach == "scalar":
+                derived = [(e.get("scalar") or {}).get("omega_Q (derived)", {}).get("mae", np.nan) for e in learning]
+                derived = np.array([np.nan if v is None else v for v in derived], dtype=float)
+                if np.isfinite(derived).any():
+                    ax.plot(n, derived, ls="--", label="derived scalar", color="tab:green", marker="^")
+        if key == "omega_Q" and resolution:
+            ax.axhline(resolution, color="0.5", lw=0.8, ls=":", label=f"{resolution:g} kHz")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("training sites")
+        ax.set_title(label, fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,95 @@
+"""Parity plots of the comparison: scalar vs tensorial predictions of the NMR quantities.
+
+parity_figure: the study's Fig. 3 layout, one column per quantity (C~Q, eta~, theta, phi), a
+parity panel per approach and the distributions of reference and predicted values underneath.
+omega_parity_figure: Fig. 4, omega_Q parity for direct-scalar, derived-scalar and tensorial
+predictions with a +- resolution band (10 kHz for 7Li).
+"""
+from __future__ import annotations
+
+from typing import Dict, Mapping, Optional, Sequence
+
+import numpy as np
+
+from .common import pyplot
+
+QUANTITY_LABELS = {"cq_tilde": r"$\tilde{C}_Q$", "eta_tilde": r"$\tilde{\eta}$", "theta": r"$\theta$ (rad)",
+                   "phi": r"$\phi$ (rad)", "omega_q": r"$\omega_Q$ (kHz)"}
+COLORS = {"scalar": "tab:orange", "tensorial": "tab:blue", "reference": "0.3", "derived": "tab:green"}
+
+
+def _parity(ax, ref, pred, color, title=None, band=None):
+    ref, pred = np.asarray(ref, float), np.asarray(pred, float)
+    lo = float(min(ref.min(), pred.min()))
+    hi = float(max(ref.max(), pred.max()))
+    pad = 0.03 * (hi - lo if hi > lo else 1.0)
+    lo, hi = lo - pad, hi + pad
+    if band is not None:
+        ax.fill_between([lo, hi], [lo - band, hi - band], [lo + band, hi + band], color="0.85", lw=0,
+                        label=rf"$\pm${band:g}")
+    ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
+    ax.scatter(ref, pred, s=6, alpha=0.6, color=color, edgecolors="none")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal", adjustable="box")
+    mae = np.mean(np.abs(pred - ref))
+    r = np.corrcoef(ref, pred)[0, 1] if ref.size > 1 and np.std(ref) > 0 and np.std(pred) > 0 else float("nan")
+    ax.text(0.03, 0.97, f"MAE {mae:.3g}\nr {r:.3f}", transform=ax.transAxes, va="top", fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def parity_figure(reference: Mapping[str, np.ndarray], predictions: Mapping[str, Mapping[str, np.ndarray]],
+                  quantities: Sequence[str] = ("cq_tilde", "eta_tilde", "theta", "phi"), *, bins: int = 30):
+    """Figure: row per approach in `predictions` ({"scalar": {...}, "tensorial": {...}}), column per
+    quantity, then a row of value histograms (reference and each approach). Angles folded, radians."""
+    plt = pyplot()
+    approaches = list(predictions)
+    nrow, ncol = len(approaches) + 1, len(quantities)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.5 * nrow), squeeze=False)
+    for j, q in enumerate(quantities):
+        ref = np.asarray(reference[q], float)
+        for i, name in enumerate(approaches):
+            ax = axes[i, j]
+            if q in predictions[name]:
+                _parity(ax, ref, predictions[name][q], COLORS.get(name, f"C{i}"),
+                        title=f"{name}: {QUANTITY_LABELS.get(q, q)}")
+            else:
+                ax.set_axis_off()
+            if j == 0:
+                ax.set_ylabel("predicted")
+            ax.set_xlabel("reference", fontsize=8)
+        ax = axes[-1, j]
+        all_values = [ref] + [np.asarray(predictions[n][q], float) for n in approaches if q in predictions[n]]
+        edges = np.histogram_bin_edges(np.concatenate(all_values), bins=bins)
+        ax.hist(ref, bins=edges, histtype="stepfilled", color=COLORS["reference"], alpha=0.3, label="reference")
+        for i, name in enumerate(approaches):
+            if q in predictions[name]:
+                ax.hist(predictions[name][q], bins=edges, histtype="step", color=COLORS.get(name, f"C{i}"), label=name)
+        ax.set_xlabel(QUANTITY_LABELS.get(q, q))
+        if j == 0:
+            ax.set_ylabel("sites")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def omega_parity_figure(reference: np.ndarray, predictions: Mapping[str, np.ndarray], *, resolution: float = 10.0,
+                        title: Optional[str] = None):
+    """omega_Q parity (kHz), one panel per entry of `predictions`, with a +-resolution band."""
+    plt = pyplot()
+    names = list(predictions)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.3), squeeze=False)
+    palette = {"direct scalar": COLORS["scalar"], "derived scalar": COLORS["derived"], "tensorial": COLORS["tensorial"]}
+    for ax, name in zip(axes[0], names):
+        pred = np.asarray(predictions[name], float)
+        _parity(ax, reference, pred, palette.get(name, "C0"), title=name, band=resolution)
+        within = np.mean(np.abs(pred - np.asarray(reference, float)) <= resolution)
+        ax.text(0.97, 0.03, f"{100 * within:.0f}% within $\\pm${resolution:g} kHz", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=7)
+        ax.set_xlabel(r"reference $\omega_Q$ (kHz)")
+    axes[0, 0].set_ylabel(r"predicted $\omega_Q$ (kHz)")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

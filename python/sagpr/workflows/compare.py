@@ -1,0 +1,231 @@
+"""The scalar-vs-tensorial comparison (Harper et al., J. Mater. Chem. A 2025) for one nucleus.
+
+1. Seeded 4:1 train/test split of the sites (optionally by structure).
+2. Every model tuned by a Box-Behnken search scored by k-fold CV inside the training set:
+   the lambda = 2 EFG model on the metric objective (or MAE(V_ij)), and five lambda = 0 models,
+   C~Q, eta~, theta, phi and omega_Q, each on its own MAE.
+3. Final fits on the whole training set, scored on the test set (sagpr.workflows.evaluation).
+4. Learning curves: the tuned models refitted on nested random subsets of the training set.
+
+Every finished fit is cached under `<out>/cache`, so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .cache import RunCache, write_json_atomic
+from .crossval import MODELS, CrossValidator, fingerprint, index_hash
+from .design import Factor, box_behnken
+from .evaluation import score_scalar, score_tensorial
+from .features import FeatureStore
+from .fits import fit_predict_scalar, fit_predict_tensor
+from .search import box_behnken_search
+from .splits import train_test_split
+from .targets import TARGETS, scalar_targets
+
+DEFAULT_FACTORS = (
+    Factor("cutoff", 3.5, 6.0),
+    Factor("atomic_gaussian_width", 0.3, 0.6),
+    Factor("regularizer", 1e-8, 1e-2, scale="log"),
+)
+DEFAULT_FIXED = {"max_radial": 6, "max_angular": 4, "zeta": 2, "n_sparse": 500}
+DEFAULT_TRAIN_FRACTIONS = (0.1, 0.2, 0.4, 0.7, 1.0)
+
+
+@dataclass
+class CompareSettings:
+    """Settings of a comparison run (see sagpr compare --help)."""
+
+    factors: Sequence[Factor] = DEFAULT_FACTORS
+    fixed: Dict[str, object] = field(default_factory=lambda: dict(DEFAULT_FIXED))
+    n_folds: int = 5
+    test_fraction: float = 0.2
+    seed: int = 0
+    by_structure: bool = False
+    tensor_objective: str = "metric"
+    train_sizes: Sequence[float] = DEFAULT_TRAIN_FRACTIONS  # fractions (<= 1) or counts (> 1) of the training set
+    degeneracy_tol: float = 0.05
+    b0: Sequence[float] = (0.0, 0.0, 1.0)
+    resolution_khz: float = 10.0
+    models: Sequence[str] = MODELS
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["factors"] = [vars(f) for f in self.factors]
+        return d
+
+
+@dataclass
+class ComparisonResult:
+    settings: CompareSettings
+    sites_info: dict
+    train: np.ndarray
+    test: np.ndarray
+    searches: Dict[str, dict]
+    best_params: Dict[str, dict]
+    stats: dict
+    predictions: Dict[str, np.ndarray]
+    tensorial: Optional[dict]
+    scalar: Optional[dict]
+    learning: List[dict]
+    timings: Dict[str, float]
+    n_fits: int
+
+
+def training_sizes(n_train: int, sizes: Sequence[float]) -> List[int]:
+    """Training-set sizes from fractions (<= 1) or counts (> 1), clipped, unique, ascending."""
+    out = set()
+    for s in sizes:
+        n = int(round(s * n_train)) if s <= 1.0 else int(s)
+        out.add(min(max(n, 2), n_train))
+    return sorted(out)
+
+
+def _n_unique_runs(n_factors: int) -> int:
+    return len(np.unique(box_behnken(n_factors), axis=0)) + 1
+
+
+class _FitCache:
+    """Predictions of finished final / learning-curve fits, on disk (JSON) and counted."""
+
+    def __init__(self, directory, base: dict):
+        self.cache = RunCache(directory) if directory is not None else None
+        self.base = base
+        self.n_fits = 0
+
+    def get_or_fit(self, key: dict, fit) -> np.ndarray:
+        key = {**self.base, **key}
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return np.asarray(hit, dtype=float)
+        value = np.asarray(fit(), dtype=float)
+        self.n_fits += 1
+        if self.cache is not None:
+            self.cache.put(key, value.tolist())
+        return value
+
+
+def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir=None,
+                   progress: bool = True) -> ComparisonResult:
+    """Run the whole comparison on `sites` (sagpr.workflows.sites.Sites); cache under out_dir/cache."""
+    from sagpr import nmr
+
+    settings = settings or CompareSettings()
+    models = [m for m in settings.models if m in MODELS]
+    factors = list(settings.factors)
+    fixed = dict(settings.fixed)
+    overlap = set(fixed) & {f.name for f in factors}
+    if overlap:
+        raise ValueError(f"hyperparameter(s) {sorted(overlap)} are both searched and fixed")
+    out = Path(out_dir) if out_dir is not None else None
+    cache_root = out / "cache" if out is not None else None
+    t_start = time.perf_counter()
+    timings: Dict[str, float] = {}
+
+    groups = sites.groups if settings.by_structure else None
+    train, test = train_test_split(len(sites), test_fraction=settings.test_fraction, seed=settings.seed, groups=groups)
+    sizes = training_sizes(len(train), settings.train_sizes)
+    store = FeatureStore(sites)
+
+    n_search = len(models) * _n_unique_runs(len(factors))
+    n_total = n_search + len(models) * (1 + len(sizes))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_total, desc=f"compare {sites.species}", unit="fit")
+
+    def tick(n=1):
+        if bar is not None:
+            bar.update(n)
+
+    cv = CrossValidator(sites, train, models=models, tensor_objective=settings.tensor_objective,
+                        n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
+                        b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv",
+                        on_fit=None)
+
+    # 1. searches: one per model, sharing the CV fits of every design point
+    searches, best = {}, {}
+    t0 = time.perf_counter()
+    for model in models:
+        evaluate = cv.evaluate(model)
+
+        def counted(params, evaluate=evaluate):
+            value = evaluate(params)
+            tick(1)
+            return value
+
+        result = box_behnken_search(factors, counted, fixed=fixed, progress=False,
+                                    cache_dir=None if cache_root is None else cache_root / f"search_{model}")
+        searches[model] = result.to_dict()
+        searches[model]["table"] = result.table()
+        best[model] = {**fixed, **result.best["params"]}
+        if out is not None:
+            write_json_atomic(out / "search" / f"{model}.json", searches[model])
+    if bar is not None:  # replicated points may have been skipped
+        bar.n = max(bar.n, n_search)
+        bar.refresh()
+    timings["search"] = time.perf_counter() - t0
+
+    # 2. final fits and 3. learning curves, each fit cached with its predictions
+    stats = nmr.reference_stats(sites.V[train], sites.units)
+    t_train = scalar_targets(sites.V[train], sites.isotope, stats, b0=settings.b0, units=sites.units)
+    fits = _FitCache(None if cache_root is None else cache_root / "fits",
+                     {"data": fingerprint(sites), "b0": list(settings.b0), "test": index_hash(test)})
+    perm = np.random.default_rng(settings.seed + 1).permutation(len(train))
+
+    def fit_model(model, subset):
+        tr = train[subset]
+        key = {"model": model, "params": best[model], "train": index_hash(tr)}
+        if model == "tensor":
+            value = fits.get_or_fit(key, lambda: fit_predict_tensor(store, best[model], tr, test, sites.V[tr]))
+        else:
+            y = t_train[model][subset]
+            value = fits.get_or_fit(key, lambda: fit_predict_scalar(store, best[model], tr, test, y))
+        tick(1)
+        return value
+
+    def score(predictions):
+        kw = dict(units=sites.units, b0=settings.b0, degeneracy_tol=settings.degeneracy_tol)
+        tens = (score_tensorial(sites.V[test], predictions["tensor"], sites.isotope, stats, **kw)
+                if "tensor" in predictions else None)
+        scal_pred = {m: predictions[m] for m in TARGETS if m in predictions}
+        scal = score_scalar(sites.V[test], scal_pred, sites.isotope, stats, **kw) if scal_pred else None
+        return tens, scal
+
+    t0 = time.perf_counter()
+    full = np.arange(len(train))
+    predictions = {m: fit_model(m, full) for m in models}
+    tensorial, scalar = score(predictions)
+    timings["final"] = time.perf_counter() - t0
+
+    # learning curves: stats stay those of the whole training set so every size is scored alike
+    t0 = time.perf_counter()
+    learning = []
+    for n in sizes:
+        subset = np.sort(perm[:n])
+        if n == len(train):
+            preds = predictions
+            tick(len(models))
+        else:
+            preds = {m: fit_model(m, subset) for m in models}
+        tens, scal = score(preds)
+        learning.append({"n_train": int(n),
+                         "tensorial": None if tens is None else tens["scores"],
+                         "scalar": None if scal is None else scal["scores"]})
+    timings["learning"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_start
+    if bar is not None:
+        bar.close()
+
+    info = {"species": sites.species, "isotope": sites.isotope, "units": sites.units, "n_sites": len(sites),
+            "n_frames": len(sites.frames), "source": sites.source, "fingerprint": fingerprint(sites)}
+    return ComparisonResult(settings, info, train, test, searches, best, stats.to_dict(), predictions,
+                            tensorial, scalar, learning, timings, cv.n_fits + fits.n_fits)

@@ -1,0 +1,143 @@
+"""k-fold cross-validation of the tensorial and scalar models inside a training set.
+
+CrossValidator.evaluate(model) is the `evaluate(params) -> per-fold scores` that
+sagpr.workflows.search.box_behnken_search minimises. One call of scores(params) fits every
+requested model on every fold (they share the features of a descriptor setting); results are
+kept in memory and, with cache_dir, on disk, so a repeated or resumed search refits nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .cache import RunCache
+from .features import FeatureStore
+from .fits import fit_predict_scalar, fit_predict_tensor
+from .objectives import TENSOR_OBJECTIVES, scalar_objective, tensor_objective
+from .splits import k_fold
+from .targets import TARGETS, scalar_targets
+
+#: model names: the lambda = 2 EFG model and one lambda = 0 model per scalar target
+MODELS = ("tensor",) + TARGETS
+
+
+def fingerprint(sites) -> str:
+    """A short hash of the sites' EFGs and structures (cache keys must change with the data)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(sites.V).tobytes())
+    h.update(np.asarray(sites.index, dtype=np.int64).tobytes())
+    for atoms in sites.frames:
+        h.update(np.ascontiguousarray(atoms.positions).tobytes())
+        h.update(np.ascontiguousarray(atoms.numbers).tobytes())
+        h.update(np.ascontiguousarray(atoms.cell.array).tobytes())
+    h.update(f"{sites.species}|{sites.isotope}|{sites.units}".encode())
+    return h.hexdigest()[:24]
+
+
+def index_hash(idx) -> str:
+    return hashlib.sha256(np.asarray(idx, dtype=np.int64).tobytes()).hexdigest()[:16]
+
+
+def check_models(models: Sequence[str]) -> List[str]:
+    models = list(models)
+    bad = [m for m in models if m not in MODELS]
+    if bad or not models:
+        raise ValueError(f"models must be among {MODELS}, got {models}")
+    return models
+
+
+class CrossValidator:
+    """k-fold CV of `models` on the training sites `train` of `sites`.
+
+    models: "tensor" (scored by `tensor_objective`, "metric" or "vij") and/or scalar targets
+    ("cq_tilde", "eta_tilde", "theta", "phi", "omega_q"), each scored by its own MAE.
+    by_structure: folds hold whole structures. Per fold, the |Vzz| statistics come from the
+    fold's training part. n_fits counts the models actually fitted (not taken from a cache).
+    """
+
+    def __init__(self, sites, train, *, models: Sequence[str] = MODELS, tensor_objective: str = "metric",
+                 n_folds: int = 5, seed: int = 0, by_structure: bool = False, b0=(0.0, 0.0, 1.0),
+                 store: Optional[FeatureStore] = None, cache_dir=None, on_fit: Optional[Callable[[], None]] = None):
+        if tensor_objective not in TENSOR_OBJECTIVES:
+            raise ValueError(f"tensor_objective must be one of {TENSOR_OBJECTIVES}, got {tensor_objective!r}")
+        self.sites = sites
+        self.train = np.asarray(train, dtype=int)
+        self.models = check_models(models)
+        self.tensor_objective = tensor_objective
+        self.n_folds = int(n_folds)
+        self.seed = int(seed)
+        self.by_structure = bool(by_structure)
+        self.b0 = tuple(float(v) for v in b0)
+        self.store = store if store is not None else FeatureStore(sites)
+        self.cache = RunCache(cache_dir) if cache_dir is not None else None
+        self.on_fit = on_fit
+        groups = sites.groups[self.train] if self.by_structure else None
+        self.folds = [(self.train[a], self.train[b])
+                      for a, b in k_fold(len(self.train), n_folds=self.n_folds, seed=self.seed, groups=groups)]
+        self._fold_data = None
+        self._memo: Dict[str, Dict[str, List[float]]] = {}
+        self._key_base = {"data": fingerprint(sites), "train": index_hash(self.train), "folds": self.n_folds,
+                          "seed": self.seed, "by_structure": self.by_structure, "b0": list(self.b0)}
+        self.n_fits = 0
+
+    def _prepare(self):
+        """Per fold: training statistics and the scalar targets of both parts."""
+        if self._fold_data is None:
+            from sagpr import nmr
+
+            s = self.sites
+            self._fold_data = []
+            for tr, va in self.folds:
+                stats = nmr.reference_stats(s.V[tr], s.units)
+                self._fold_data.append({
+                    "stats": stats,
+                    "train": scalar_targets(s.V[tr], s.isotope, stats, b0=self.b0, units=s.units),
+                    "val": scalar_targets(s.V[va], s.isotope, stats, b0=self.b0, units=s.units),
+                })
+        return self._fold_data
+
+    def _key(self, model: str, params: dict) -> dict:
+        objective = self.tensor_objective if model == "tensor" else model
+        return {**self._key_base, "model": model, "objective": objective, "params": params}
+
+    def _fit_model(self, model: str, params: dict) -> List[float]:
+        s = self.sites
+        scores = []
+        for (tr, va), data in zip(self.folds, self._prepare()):
+            if model == "tensor":
+                V_pred = fit_predict_tensor(self.store, params, tr, va, s.V[tr])
+                score = tensor_objective(s.V[va], V_pred, s.isotope, data["stats"], kind=self.tensor_objective,
+                                         units=s.units, b0=self.b0)
+            else:
+                pred = fit_predict_scalar(self.store, params, tr, va, data["train"][model])
+                score = scalar_objective(model, data["val"][model], pred)
+            self.n_fits += 1
+            scores.append(float(score))
+        if self.on_fit is not None:
+            self.on_fit()
+        return scores
+
+    def scores(self, params: dict) -> Dict[str, List[float]]:
+        """Per-fold scores of every model at `params` (cached)."""
+        params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
+        memo_key = repr(sorted(params.items()))
+        out = self._memo.setdefault(memo_key, {})
+        for model in self.models:
+            if model in out:
+                continue
+            key = self._key(model, params)
+            cached = self.cache.get(key) if self.cache else None
+            if cached is None:
+                cached = self._fit_model(model, params)
+                if self.cache:
+                    self.cache.put(key, cached)
+            out[model] = [float(v) for v in cached]
+        return {m: out[m] for m in self.models}
+
+    def evaluate(self, model: str) -> Callable[[dict], List[float]]:
+        """evaluate(params) -> per-fold scores of `model`, for box_behnken_search."""
+        if model not in self.models:
+            raise ValueError(f"model {model!r} is not among this validator's models {self.models}")
+        return lambda params: self.scores(params)[model]

@@ -1,0 +1,221 @@
+"""Write a comparison's results: predictions (npz), tables (markdown and JSON) and figures (PNG).
+
+Files in the output folder:
+  predictions.npz   test/train indices, reference and predicted EFGs, scalar predictions, stats
+  report.json       settings, tuned hyperparameters, scores of both approaches, learning curves
+  report.md         the comparison table and the search tables
+  search/<model>.json  every Box-Behnken run (written by run_comparison)
+  fig3_parity.png, fig4_omega_parity.png, fig5_learning.png
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+
+from .cache import write_json_atomic
+from .evaluation import QUANTITIES
+from .targets import TARGETS
+
+FIGURES = ("fig3_parity.png", "fig4_omega_parity.png", "fig5_learning.png")
+
+
+def _clean(x):
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return None if not math.isfinite(float(x)) else float(x)
+    return x
+
+
+def save_predictions(result, path) -> None:
+    """Write the test-set predictions of a ComparisonResult atomically as .npz."""
+    path = Path(path)
+    arrays = {"train": result.train, "test": result.test,
+              "stats": np.array([result.stats["mu"], result.stats["sigma"]])}
+    if "tensor" in result.predictions:
+        arrays["V_pred"] = result.predictions["tensor"]
+    for t in TARGETS:
+        if t in result.predictions:
+            arrays[f"scalar_{t}"] = result.predictions[t]
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def report_dict(result) -> dict:
+    settings = result.settings.to_dict()
+    return _clean({
+        "sites": result.sites_info,
+        "settings": settings,
+        "n_train": len(result.train), "n_test": len(result.test),
+        "stats": result.stats,
+        "best_params": result.best_params,
+        "search": {m: {"best": s["best"], "surface": s["surface"], "n_runs": len(s["runs"])}
+                   for m, s in result.searches.items()},
+        "scores": {"tensorial": None if result.tensorial is None else result.tensorial["scores"],
+                   "scalar": None if result.scalar is None else result.scalar["scores"]},
+        "omega_q_resolution_khz": result.settings.resolution_khz,
+        "learning": result.learning,
+        "timings_s": result.timings,
+        "n_fits": result.n_fits,
+    })
+
+
+def _fmt(v, digits=4):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:.{digits}g}"
+
+
+def comparison_table(scores: Dict[str, dict]) -> str:
+    """Markdown table: quantity, unit, MAE and Pearson r of the scalar and the tensorial approach."""
+    lines = ["| quantity | unit | scalar MAE | scalar r | tensorial MAE | tensorial r |", "|---|---|---|---|---|---|"]
+    tens = scores.get("tensorial") or {}
+    scal = scores.get("scalar") or {}
+    for q in QUANTITIES:
+        if q not in tens and q not in scal:
+            continue
+        unit = (tens.get(q) or scal.get(q))["unit"]
+        cells = []
+        for table in (scal, tens):
+            e = table.get(q)
+            if e is None:
+                cells += ["-", "-"]
+                continue
+            mae = _fmt(e["mae"])
+            if unit == "rad":
+                mae += f" ({_fmt(e.get('mae_deg'), 3)} deg)"
+            cells += [mae, _fmt(e.get("r"), 3)]
+        lines.append(f"| {q} | {unit} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown(result) -> str:
+    d = report_dict(result)
+    s = d["sites"]
+    res = d["omega_q_resolution_khz"]
+    lines = [f"# Scalar vs tensorial learning of {s['isotope']} EFG observables", "",
+             f"Data: {s['source'] or 'in memory'}: {s['n_sites']} {s['species']} sites in {s['n_frames']} structures "
+             f"(EFG units {s['units']}); train {d['n_train']}, test {d['n_test']}"
+             f"{' (split by structure)' if d['settings']['by_structure'] else ''}; "
+             f"{d['settings']['n_folds']}-fold CV; tensor objective `{d['settings']['tensor_objective']}`.",
+             f"Training-set |Vzz|: mu = {d['stats']['mu']:.6g}, sigma = {d['stats']['sigma']:.6g} {d['stats']['units']}.",
+             "", "## Test-set scores", "", comparison_table(d["scores"]), "",
+             "Angles: distances of folded angles (theta, phi in [0, pi/2]); corrected: near-degenerate axis "
+             "labels reassigned. omega_Q (derived): from the four scalar predictions. q~ row: MAE is 1 - mean q~."]
+    for name, table in d["scores"].items():
+        if table and "omega_Q" in table:
+            mae = table["omega_Q"]["mae"]
+            verdict = "within" if mae <= res else "above"
+            lines.append(f"- {name} omega_Q MAE {mae:.3g} kHz: {verdict} the {res:g} kHz experimental resolution")
+        if table and "omega_Q (derived)" in table:
+            mae = table["omega_Q (derived)"]["mae"]
+            lines.append(f"- {name} (derived) omega_Q MAE {mae:.3g} kHz: "
+                         f"{'within' if mae <= res else 'above'} the {res:g} kHz resolution")
+    lines += ["", "## Tuned hyperparameters", "", "| model | " + " | ".join(["hyperparameters", "CV score"]) + " |",
+              "|---|---|---|"]
+    for m, p in d["best_params"].items():
+        best = d["search"][m]["best"]
+        lines.append(f"| {m} | " + ", ".join(f"{k}={_fmt(v, 4)}" for k, v in p.items()) + f" | {_fmt(best['score'])} |")
+    lines += ["", "## Learning curves (test MAE)", "",
+              "| n_train | " + " | ".join(f"{a} {q}" for a in ("scalar", "tensorial") for q in ("C~Q", "eta~", "theta", "phi", "omega_Q")) + " |",
+              "|---" * 11 + "|"]
+    for e in d["learning"]:
+        cells = []
+        for a in ("scalar", "tensorial"):
+            for q in ("C~Q", "eta~", "theta", "phi", "omega_Q"):
+                cells.append(_fmt(((e.get(a) or {}).get(q) or {}).get("mae")))
+        lines.append(f"| {e['n_train']} | " + " | ".join(cells) + " |")
+    lines += ["", "## Searches", ""]
+    for m, srch in result.searches.items():
+        lines += [f"### {m}", "", srch["table"], ""]
+    t = d["timings_s"]
+    lines += [f"Wall time: {t.get('total', 0):.1f} s (search {t.get('search', 0):.1f} s, final fits "
+              f"{t.get('final', 0):.1f} s, learning curves {t.get('learning', 0):.1f} s); {d['n_fits']} fits run.", ""]
+    return "\n".join(lines)
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_figures(result, out_dir) -> list:
+    from sagpr.plots.common import save_figure
+    from sagpr.plots.learning import learning_figure
+    from sagpr.plots.parity import omega_parity_figure, parity_figure
+
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    written = []
+    ref = (result.tensorial or result.scalar)["values"]["ref"]
+    preds = {}
+    if result.scalar is not None:
+        preds["scalar"] = result.scalar["values"]["pred"]
+    if result.tensorial is not None:
+        preds["tensorial"] = result.tensorial["values"]["pred"]
+    quantities = [q for q in ("cq_tilde", "eta_tilde", "theta", "phi") if any(q in p for p in preds.values())]
+    if quantities:
+        fig = parity_figure(ref, preds, quantities)
+        written.append(save_figure(fig, out / FIGURES[0]))
+        plt.close(fig)
+    om = {}
+    if result.scalar is not None and "omega_q" in result.scalar["values"]["pred"]:
+        om["direct scalar"] = result.scalar["values"]["pred"]["omega_q"]
+    if result.scalar is not None and "omega_q_derived" in result.scalar["values"]["pred"]:
+        om["derived scalar"] = result.scalar["values"]["pred"]["omega_q_derived"]
+    if result.tensorial is not None:
+        om["tensorial"] = result.tensorial["values"]["pred"]["omega_q"]
+    if om:
+        fig = omega_parity_figure(ref["omega_q"], om, resolution=result.settings.resolution_khz,
+                                  title=f"{result.sites_info['isotope']} omega_Q")
+        written.append(save_figure(fig, out / FIGURES[1]))
+        plt.close(fig)
+    if len(result.learning) > 1:
+        fig = learning_figure(result.learning, resolution=result.settings.resolution_khz)
+        written.append(save_figure(fig, out / FIGURES[2]))
+        plt.close(fig)
+    return written
+
+
+def write_report(result, out_dir, *, figures: bool = True) -> Dict[str, Path]:
+    """Write predictions.npz, report.json, report.md and (figures=True) the PNG figures."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_predictions(result, out / "predictions.npz")
+    write_json_atomic(out / "report.json", report_dict(result))
+    _write_text(out / "report.md", markdown(result))
+    files = {"predictions": out / "predictions.npz", "json": out / "report.json", "markdown": out / "report.md"}
+    if figures:
+        for p in write_figures(result, out):
+            files[p.stem] = p
+    return files
