@@ -15,10 +15,16 @@ def learning_figure(learning: Sequence[dict], panels=PANELS, *, resolution: floa
     """One panel per quantity, MAE vs n_train for each approach present in `learning` entries
     ({"n_train", "tensorial": scores, "scalar": scores}); derived-scalar omega_Q dashed."""
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.8 * len(panels), 2.9), squeeze=False)
+    from matplotlib.ticker import FixedFormatter, NullFormatter
+
+    ncol = min(3, len(panels))
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.9 * nrow), squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_axis_off()
     n = np.array([entry["n_train"] for entry in learning], dtype=float)
     styles = {"scalar": dict(color="tab:orange", marker="s"), "tensorial": dict(color="tab:blue", marker="o")}
-    for ax, (key, label) in zip(axes[0], panels):
+    for ax, (key, label) in zip(axes.ravel(), panels):
         for approach, style in styles.items():
             values = [(e.get(approach) or {}).get(key, {}).get("mae", np.nan) for e in learning]
             values = np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -33,6 +39,9 @@ def learning_figure(learning: Sequence[dict], panels=PANELS, *, resolution: floa
             ax.axhline(resolution, color="0.5", lw=0.8, ls=":", label=f"{resolution:g} kHz")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks(n)
+        ax.xaxis.set_major_formatter(FixedFormatter([f"{int(v)}" for v in n]))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("training sites")
         ax.set_title(label, fontsize=9)
     axes[0, 0].legend(fontsize=7)

@@ -57,10 +57,10 @@ def score_tensorial(V_ref, V_pred, isotope, stats, *, units: str = "au", b0=(0.0
         sc = rep[name]
         out[name] = {"mae": sc["mae"], "r": sc["r"], "unit": "-", "n": rep.n_sites}
     o = rep.orientation
-    out["q~"] = {"mean": o["q_tilde_mean"], "mae": 1.0 - o["q_tilde_mean"], "r": float("nan"), "unit": "-",
+    out["q~"] = {"mean": o["q_tilde_mean"], "mae": 1.0 - o["q_tilde_mean"], "unit": "-",
                  "n": rep.n_sites}
     out["q~ (corrected)"] = {"mean": o["q_tilde_mean_corrected"], "mae": 1.0 - o["q_tilde_mean_corrected"],
-                             "r": float("nan"), "unit": "-", "n": rep.n_sites}
+                             "unit": "-", "n": rep.n_sites}
     out["V_ij"] = {"mae": rep["V_ij"]["mae"], "r": rep["V_ij"]["r"], "unit": units, "n": rep.n_sites}
     values = {"ref": ref_t, "pred": pred_t,
               "pred_corrected": {"theta": canonical("theta", th_c), "phi": canonical("phi", ph_c)}}

@@ -27,11 +27,14 @@ def split_params(params: dict) -> Tuple[dict, dict]:
 
 
 class FeatureStore:
-    """Features (n_sites, 2 lambda + 1, F) of all sites of `sites`, memoised per (lambda, descriptor)."""
+    """Features (n_sites, 2 lambda + 1, F) of all sites of `sites`, memoised per (lambda, descriptor).
 
-    def __init__(self, sites, *, max_cached: int = 4):
+    The oldest entries are dropped once the store holds more than `max_bytes`.
+    """
+
+    def __init__(self, sites, *, max_bytes: float = 1.5e9):
         self.sites = sites
-        self.max_cached = max(1, int(max_cached))
+        self.max_bytes = float(max_bytes)
         self._store: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
         self.species = sorted({int(z) for atoms in sites.frames for z in np.unique(atoms.numbers)})
         self.n_computed = 0
@@ -51,7 +54,8 @@ class FeatureStore:
             raise RuntimeError(f"descriptor returned {len(x)} centres for {len(self.sites)} sites")
         self.n_computed += 1
         self._store[key] = x
-        while len(self._store) > self.max_cached:
+        # keep the newest two (a lambda and its lambda = 0 partner) whatever their size
+        while len(self._store) > 2 and sum(v.nbytes for v in self._store.values()) > self.max_bytes:
             self._store.popitem(last=False)
         return x
 

@@ -25,7 +25,9 @@ def _model(o3_lambda: int, params: dict, n_train: int):
     if "zeta" in gpr:
         gpr["zeta"] = int(round(gpr["zeta"]))
     if gpr.get("n_sparse") is not None:
-        gpr["n_sparse"] = int(min(int(gpr["n_sparse"]), n_train))
+        # as many active points as training sites: the full GPR gives the same model without
+        # the farthest-point selection
+        gpr["n_sparse"] = None if int(gpr["n_sparse"]) >= n_train else int(gpr["n_sparse"])
     return SAGPR(o3_lambda=o3_lambda, progress=False, **desc, **gpr)
 
 

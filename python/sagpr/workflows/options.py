@@ -1,0 +1,86 @@
+"""Text forms of workflow settings (as the command line takes them) and loading a dataset's sites."""
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+from .design import Factor
+
+INTEGER_PARAMS = ("max_radial", "max_angular", "zeta", "n_sparse", "n_features", "random_state")
+
+#: a small, fast setting for trying the workflow (and for CI): 3 folds, small descriptors
+QUICK = {
+    "factors": (Factor("cutoff", 3.5, 5.0), Factor("atomic_gaussian_width", 0.3, 0.5),
+                Factor("regularizer", 1e-8, 1e-3, scale="log")),
+    "fixed": {"max_radial": 4, "max_angular": 3, "zeta": 2, "n_sparse": 200},
+    "n_folds": 3,
+    "train_sizes": (0.25, 0.5, 1.0),
+}
+
+
+def parse_factor(spec: str) -> Factor:
+    """"name:low:high[:log][:int]" -> Factor, e.g. "regularizer:1e-8:1e-2:log", "zeta:1:3:int"."""
+    parts = [p.strip() for p in spec.split(":")]
+    if len(parts) < 3:
+        raise ValueError(f"factor {spec!r}: expected name:low:high[:log][:int]")
+    name, low, high, flags = parts[0], parts[1], parts[2], set(parts[3:])
+    unknown = flags - {"log", "linear", "int"}
+    if unknown:
+        raise ValueError(f"factor {spec!r}: unknown flag(s) {sorted(unknown)} (use log, linear, int)")
+    try:
+        lo, hi = float(low), float(high)
+    except ValueError:
+        raise ValueError(f"factor {spec!r}: bounds must be numbers") from None
+    integer = "int" in flags or name in INTEGER_PARAMS
+    return Factor(name, lo, hi, scale="log" if "log" in flags else "linear", integer=integer)
+
+
+def parse_factors(text: str) -> List[Factor]:
+    """Comma-separated factor specs."""
+    return [parse_factor(s) for s in text.split(",") if s.strip()]
+
+
+def parse_fixed(items: Sequence[str]) -> Dict[str, object]:
+    """["name=value", ...] -> {name: int/float/None}."""
+    out = {}
+    for item in items or ():
+        if "=" not in item:
+            raise ValueError(f"fixed hyperparameter {item!r}: expected name=value")
+        name, value = (s.strip() for s in item.split("=", 1))
+        if value.lower() == "none":
+            out[name] = None
+        elif name in INTEGER_PARAMS:
+            out[name] = int(float(value))
+        else:
+            out[name] = float(value)
+    return out
+
+
+def expand_paths(patterns: Sequence[str]) -> List[Path]:
+    """Files named or matched by the patterns (sorted per pattern); error if one matches nothing."""
+    out: List[Path] = []
+    for pattern in patterns:
+        p = Path(pattern)
+        if p.is_dir():
+            matches = sorted(str(q) for q in p.iterdir() if q.suffix in (".magres", ".xyz", ".extxyz"))
+        else:
+            matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+        if not matches:
+            raise FileNotFoundError(f"{pattern}: no files match")
+        out.extend(Path(m) for m in matches)
+    return out
+
+
+def load_sites(patterns: Sequence[str], species: str, *, isotope=None, units=None):
+    """Sites of `species` from .magres / extended XYZ files (several files are concatenated)."""
+    from sagpr.io import read_efg
+
+    from .sites import collect_sites
+
+    paths = expand_paths(patterns)
+    frames = []
+    for path in paths:
+        frames.extend(read_efg(path, units=units, default_units="au"))
+    source = str(paths[0]) if len(paths) == 1 else f"{len(paths)} files ({paths[0].parent})"
+    return collect_sites(frames, species, isotope=isotope, units=units, source=source)

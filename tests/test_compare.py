@@ -1,0 +1,167 @@
+"""The scalar-vs-tensorial comparison: results, report files, resuming from the cache, CLI."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sagpr import nmr
+from sagpr.workflows.compare import CompareSettings, run_comparison, training_sizes
+from sagpr.workflows.design import Factor
+from sagpr.workflows.report import FIGURES, write_report
+from sagpr.workflows.sites import collect_sites
+from sagpr.workflows.targets import fold_phi, fold_theta, scalar_targets
+
+from synthetic_efg import random_cells
+
+SETTINGS = CompareSettings(
+    factors=[Factor("cutoff", 3.5, 4.5), Factor("atomic_gaussian_width", 0.3, 0.5),
+             Factor("regularizer", 1e-8, 1e-3, scale="log")],
+    fixed={"max_radial": 4, "max_angular": 3, "zeta": 2, "n_sparse": 64},
+    n_folds=3, train_sizes=(0.25, 0.5, 1.0))
+
+
+@pytest.fixture(scope="module")
+def sites():
+    return collect_sites(random_cells(20), "Li", source="synthetic")
+
+
+@pytest.fixture(scope="module")
+def run(sites, tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare")
+    result = run_comparison(sites, SETTINGS, out_dir=out, progress=False)
+    files = write_report(result, out)
+    return out, result, files
+
+
+def test_report_files_exist(run):
+    out, result, files = run
+    for name in ("report.md", "report.json", "predictions.npz") + FIGURES:
+        assert (out / name).stat().st_size > 0, name
+    for model in ("tensor", "cq_tilde", "eta_tilde", "theta", "phi", "omega_q"):
+        search = json.loads((out / "search" / f"{model}.json").read_text())
+        assert len(search["runs"]) == 16                    # 15 Box-Behnken runs + the surface minimum
+        assert all(len(r["scores"]) == 3 for r in search["runs"])
+    text = (out / "report.md").read_text()
+    assert "| theta | rad |" in text and "deg" in text and "10 kHz" in text
+
+
+def _pearson(a, b):
+    return np.corrcoef(a, b)[0, 1]
+
+
+def test_report_numbers_equal_metrics_recomputed_from_saved_predictions(run, sites):
+    out, result, _ = run
+    report = json.loads((out / "report.json").read_text())
+    saved = np.load(out / "predictions.npz")
+    test, train = saved["test"], saved["train"]
+    assert len(set(test) & set(train)) == 0 and len(test) + len(train) == len(sites)
+    V_ref, V_pred = sites.V[test], saved["V_pred"]
+    stats = nmr.reference_stats(sites.V[train])
+    assert np.allclose(saved["stats"], [stats.mu, stats.sigma], rtol=1e-14)
+    tens, scal = report["scores"]["tensorial"], report["scores"]["scalar"]
+
+    rep = nmr.metrics(V_ref, V_pred, sites.isotope, stats=stats)
+    assert tens["C~Q"]["mae"] == pytest.approx(rep["C~Q"]["mae"], rel=1e-12)
+    assert tens["eta~"]["mae"] == pytest.approx(rep["eta~"]["mae"], rel=1e-12)
+    assert tens["C~Q"]["r"] == pytest.approx(rep["C~Q"]["r"], rel=1e-12)
+    assert tens["q~"]["mean"] == pytest.approx(rep.orientation["q_tilde_mean"], rel=1e-12)
+    assert tens["omega_Q"]["mae"] == pytest.approx(rep["omega_Q"]["mae"], rel=1e-12)
+    assert tens["V_ij"]["mae"] == pytest.approx(rep["V_ij"]["mae"], rel=1e-12)
+    # angles: folded into [0, pi/2], computed here from the PAS directly
+    def angles(V):
+        _, F = np.linalg.eigh(V)
+        order = np.argsort(np.abs(np.linalg.eigvalsh(V)), axis=1)
+        F = np.take_along_axis(F, order[:, None, :], axis=2)
+        b = F[:, 2, :]                                         # lab z in the PAS: rows of F^T
+        return fold_theta(np.arccos(np.clip(b[:, 2], -1, 1))), fold_phi(np.arctan2(b[:, 1], b[:, 0]))
+    (tr, pr), (tp, pp) = angles(V_ref), angles(V_pred)
+    assert tens["theta"]["mae"] == pytest.approx(np.abs(tp - tr).mean(), rel=1e-9)
+    assert tens["phi"]["mae"] == pytest.approx(np.abs(pp - pr).mean(), rel=1e-9)
+    assert tens["theta"]["mae_deg"] == pytest.approx(np.degrees(np.abs(tp - tr).mean()), rel=1e-9)
+    assert tens["theta"]["r"] == pytest.approx(_pearson(tr, tp), rel=1e-9)
+
+    ref = scalar_targets(V_ref, sites.isotope, stats)
+    for name, key in (("C~Q", "cq_tilde"), ("eta~", "eta_tilde"), ("omega_Q", "omega_q")):
+        pred = saved[f"scalar_{key}"]
+        assert scal[name]["mae"] == pytest.approx(np.abs(pred - ref[key]).mean(), rel=1e-12)
+        assert scal[name]["r"] == pytest.approx(_pearson(ref[key], pred), rel=1e-12)
+    assert scal["theta"]["mae"] == pytest.approx(np.abs(fold_theta(saved["scalar_theta"]) - tr).mean(), rel=1e-9)
+    assert scal["phi"]["mae"] == pytest.approx(np.abs(fold_phi(saved["scalar_phi"]) - pr).mean(), rel=1e-9)
+    # the markdown table shows the same numbers
+    text = (out / "report.md").read_text()
+    assert f"{tens['C~Q']['mae']:.4g}" in text and f"{scal['phi']['mae']:.4g}" in text
+
+
+def test_tensorial_beats_scalar_on_angles_and_is_no_worse_on_cq_eta(run):
+    _, result, _ = run
+    t, s = result.tensorial["scores"], result.scalar["scores"]
+    assert t["theta"]["mae"] < s["theta"]["mae"]
+    assert t["phi"]["mae"] < s["phi"]["mae"]
+    assert t["C~Q"]["mae"] <= s["C~Q"]["mae"]
+    assert t["eta~"]["mae"] <= s["eta~"]["mae"]
+
+
+def test_learning_curves(run):
+    _, result, _ = run
+    assert [e["n_train"] for e in result.learning] == training_sizes(len(result.train), SETTINGS.train_sizes)
+    assert result.learning[-1]["tensorial"] == result.tensorial["scores"]
+    for e in result.learning:
+        assert set(e["scalar"]) >= {"C~Q", "eta~", "theta", "phi", "omega_Q", "omega_Q (derived)"}
+
+
+def test_resuming_from_the_cache_does_no_refits(run, sites):
+    out, result, _ = run
+    again = run_comparison(sites, SETTINGS, out_dir=out, progress=False)
+    assert again.n_fits == 0
+    assert again.tensorial["scores"] == result.tensorial["scores"]
+    assert again.best_params == result.best_params
+    # an interruption after the searches: only the final and learning-curve fits are redone
+    shutil.rmtree(out / "cache" / "fits")
+    partial = run_comparison(sites, SETTINGS, out_dir=out, progress=False)
+    assert partial.n_fits == 6 * 3                  # six models at the three training sizes
+    for name in ("C~Q", "theta"):
+        assert partial.scalar["scores"][name] == pytest.approx(result.scalar["scores"][name], rel=1e-9)
+
+
+def test_settings_are_checked(sites):
+    bad = CompareSettings(factors=SETTINGS.factors, fixed={"cutoff": 4.0})
+    with pytest.raises(ValueError, match="both searched and fixed"):
+        run_comparison(sites, bad, progress=False)
+    assert training_sizes(100, (0.1, 0.5, 1.0, 30)) == [10, 30, 50, 100]
+
+
+def test_cli_compare_and_optimize(tmp_path):
+    from sagpr.cli import main
+    from sagpr.io import write_efg
+
+    data = tmp_path / "syn.xyz"
+    write_efg(data, random_cells(12, seed=7))
+    args = ["--data", str(data), "--species", "Li", "--quick", "--no-progress",
+            "--fix", "max_radial=3", "max_angular=2", "n_sparse=30"]
+    assert main(["compare", *args, "--out", str(tmp_path / "c"), "--no-figures", "--models", "tensor,theta,phi",
+                 "--train-sizes", "0.5,1"]) == 0
+    report = json.loads((tmp_path / "c" / "report.json").read_text())
+    assert set(report["best_params"]) == {"tensor", "theta", "phi"}
+    assert report["settings"]["n_folds"] == 3 and report["best_params"]["tensor"]["max_radial"] == 3
+    assert main(["optimize", *args, "--out", str(tmp_path / "o"), "--model", "eta_tilde",
+                 "--factors", "cutoff:3.5:4.5,atomic_gaussian_width:0.3:0.5,regularizer:1e-8:1e-3:log"]) == 0
+    best = json.loads((tmp_path / "o" / "best_eta_tilde.json").read_text())
+    assert best["objective"] == "MAE(eta_tilde)" and best["params"]["n_sparse"] == 30
+    assert main(["compare", *args, "--out", str(tmp_path / "x"), "--models", "tensor,cq"]) == 2
+
+
+GEHLENITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gehlenite"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not GEHLENITE.is_dir(), reason=f"gehlenite data not found at {GEHLENITE}")
+def test_gehlenite_al_quick_comparison(tmp_path):
+    from sagpr.workflows.options import load_sites
+
+    sites = load_sites([str(p) for p in sorted(GEHLENITE.glob("*.magres"))[:6]], "Al")
+    result = run_comparison(sites, SETTINGS, out_dir=tmp_path, progress=False)
+    write_report(result, tmp_path)
+    t, s = result.tensorial["scores"], result.scalar["scores"]
+    assert t["theta"]["mae"] < s["theta"]["mae"] and t["phi"]["mae"] < s["phi"]["mae"]
