@@ -25,7 +25,7 @@ def run(args):
     from sagpr.workflows.cache import write_json_atomic
     from sagpr.workflows.crossval import CrossValidator, check_models
     from sagpr.workflows.options import load_sites
-    from sagpr.workflows.report import _write_text
+    from sagpr.workflows.report import _write_text, search_table
     from sagpr.workflows.search import box_behnken_search
 
     settings = settings_from_args(args)
@@ -49,7 +49,7 @@ def run(args):
     write_json_atomic(out / f"best_{model}.json", {"model": model, "objective": objective, "score": result.best["score"],
                                                    "scores": result.best["scores"], "params": best})
     surface = f"response surface R^2 = {result.surface.r2:.4f}" if result.surface is not None else ""
-    text = f"# {model} ({objective}), {settings.n_folds}-fold CV\n\n{result.table()}\n\n{surface}\n"
+    text = f"# {model} ({objective}), {settings.n_folds}-fold CV\n\n{search_table(result.to_dict())}\n\n{surface}\n"
     _write_text(out / f"search_{model}.md", text)
     print(result.table())
     print(f"best: {best} (score {result.best['score']:.6g}); wrote {out}")

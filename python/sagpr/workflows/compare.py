@@ -140,7 +140,7 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_total, desc=f"compare {sites.species}", unit="fit")
+        bar = tqdm(total=n_total, desc=f"compare {sites.species}", unit="run")
 
     def tick(n=1):
         if bar is not None:

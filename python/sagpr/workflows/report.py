@@ -111,6 +111,21 @@ def comparison_table(scores: Dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def search_table(search: dict) -> str:
+    """Markdown table of every run of a search (SearchResult.to_dict()): hyperparameters, mean and
+    per-fold scores; the best run marked."""
+    names = [f["name"] for f in search["factors"]]
+    lines = ["| run | kind | " + " | ".join(names) + " | score | per-fold scores |",
+             "|---" * (len(names) + 4) + "|"]
+    best = search.get("best")
+    for i, run in enumerate(search["runs"]):
+        mark = " **best**" if best is not None and run["params"] == best["params"] and run["kind"] == best["kind"] else ""
+        values = " | ".join(_fmt(run["params"][n], 5) for n in names)
+        folds = ", ".join(_fmt(v, 4) for v in run["scores"])
+        lines.append(f"| {i} | {run['kind']} | {values} | {_fmt(run['score'], 5)}{mark} | {folds} |")
+    return "\n".join(lines)
+
+
 def markdown(result) -> str:
     d = report_dict(result)
     s = d["sites"]
@@ -149,7 +164,7 @@ def markdown(result) -> str:
         lines.append(f"| {e['n_train']} | " + " | ".join(cells) + " |")
     lines += ["", "## Searches", ""]
     for m, srch in result.searches.items():
-        lines += [f"### {m}", "", srch["table"], ""]
+        lines += [f"### {m}", "", search_table(srch), ""]
     t = d["timings_s"]
     lines += [f"Wall time: {t.get('total', 0):.1f} s (search {t.get('search', 0):.1f} s, final fits "
               f"{t.get('final', 0):.1f} s, learning curves {t.get('learning', 0):.1f} s); {d['n_fits']} fits run.", ""]
