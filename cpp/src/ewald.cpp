@@ -140,8 +140,11 @@ struct PhaseTable {
     }
 };
 
-// Sites in chunks: each chunk gets its own neighbour list (bounded memory, one per thread).
+// Sites in chunks of at most `size`, of equal sizes: each chunk gets its own neighbour list
+// (bounded memory, one list per thread at a time).
 std::vector<std::vector<int>> chunks_of(const std::vector<int>& sites, size_t size) {
+    const size_t n_chunks = std::max<size_t>(1, (sites.size() + size - 1) / size);
+    size = (sites.size() + n_chunks - 1) / n_chunks;
     std::vector<std::vector<int>> out;
     for (size_t start = 0; start < sites.size(); start += size) {
         out.emplace_back(sites.begin() + start, sites.begin() + std::min(sites.size(), start + size));
@@ -157,7 +160,7 @@ EwaldField direct_field(const Frame& frame, const std::vector<double>& charges, 
     std::atomic<bool> overlap{false};
     int bad_i = -1, bad_j = -1;
     double bad_d = 0.0;
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) if (static_cast<double>(m) * n > 2e5)
     for (int s = 0; s < m; ++s) {
         const int i = sites[s];
         double phi = 0.0;
@@ -244,7 +247,7 @@ EwaldField point_charge_field(const Frame& frame, const std::vector<double>& cha
     int bad_i = -1, bad_j = -1;
     double bad_d = 0.0;
     const double two_alpha_over_sqrt_pi = 2.0 * alpha / kSqrtPi;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (chunks.size() > 1)
     for (int c = 0; c < static_cast<int>(chunks.size()); ++c) {
         std::vector<int> centers;
         for (int s : chunks[c]) centers.push_back(sites[s]);
@@ -288,7 +291,9 @@ EwaldField point_charge_field(const Frame& frame, const std::vector<double>& cha
     const int nk = static_cast<int>(kv.k.size());
     const PhaseTable phases(frame.positions, frame.cell, kv.hmax);
     std::vector<std::complex<double>> structure(nk);
-#pragma omp parallel for schedule(static)
+    // Small cells stay on one thread: waking a team costs more than their whole sum.
+    const bool parallel_structure = static_cast<double>(nk) * n > 2e5;
+#pragma omp parallel for schedule(static) if (parallel_structure)
     for (int k = 0; k < nk; ++k) {
         std::complex<double> sum = 0.0;
         for (int j = 0; j < n; ++j) sum += charges[j] * std::conj(phases.phase(j, kv.h[k]));
@@ -308,7 +313,8 @@ EwaldField point_charge_field(const Frame& frame, const std::vector<double>& cha
     const double self_potential = -2.0 * alpha / kSqrtPi;
     const double self_efg = 4.0 * alpha * alpha * alpha / (3.0 * kSqrtPi);
     const double background = -kPi / (alpha * alpha * volume) * total_charge;
-#pragma omp parallel for schedule(static)
+    const bool parallel_sites = static_cast<double>(nk) * m > 2e5;
+#pragma omp parallel for schedule(static) if (parallel_sites)
     for (int s = 0; s < m; ++s) {
         const int i = sites[s];
         std::array<double, 7> acc{0, 0, 0, 0, 0, 0, 0};
