@@ -15,6 +15,8 @@ _EXPORTS = {
     "TensorModel": "sagpr.models",
     "ScalarModel": "sagpr.models",
     "load": "sagpr.models",
+    "set_num_threads": "sagpr.parallel",
+    "get_num_threads": "sagpr.parallel",
 }
 _SUBMODULES = {"io", "nmr", "tensors", "reference", "datasets", "descriptors", "models", "workflows", "plots"}
 
