@@ -183,3 +183,28 @@ def test_cli_dataset_lto(tmp_path):
     frames = ase.io.read(out, ":")
     assert len(frames) == 4 and frames[0].info["efg_units"] == "V/A^2"
     assert main(["dataset", "lto", "--n-structures", "0", "--out", str(out)]) == 2
+
+
+def test_pair_distances_count_each_pair_once():
+    from ase.build import bulk
+
+    from sagpr.plots.dataset import pair_distances
+
+    nacl = bulk("NaCl", "rocksalt", a=5.64)  # 2 atoms: 6 Na-Cl at a/2, 12 Na-Na and 12 Cl-Cl at a/sqrt(2)
+    d = pair_distances([nacl], cutoff=4.0)
+    assert sorted(d) == [("Cl", "Cl"), ("Cl", "Na"), ("Na", "Na")]
+    assert len(d[("Cl", "Na")]) == 6 and len(d[("Na", "Na")]) == 6 and len(d[("Cl", "Cl")]) == 6
+    np.testing.assert_allclose(d[("Cl", "Na")], 2.82)
+
+
+def test_dataset_summary_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sagpr.plots.dataset import dataset_summary, quadrupolar_parameters
+
+    frames = lto.generate(6, seed=0, progress=False)
+    params = quadrupolar_parameters(frames)
+    assert params["Li"][0].shape == (48,) and params["O"][1].shape == (144,)
+    assert ((params["Ti"][1] >= 0) & (params["Ti"][1] <= 1)).all()
+    path = tmp_path / "summary.png"
+    fig = dataset_summary(frames, path)
+    assert path.stat().st_size > 10_000 and len(fig.axes) == 7

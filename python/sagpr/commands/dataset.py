@@ -27,6 +27,7 @@ def register(subparsers) -> None:
     lto.add_argument("--seed", type=int, default=0)
     lto.add_argument("--out", default="lto_efg.xyz", help="output file (extended XYZ)")
     lto.add_argument("--no-progress", action="store_true", help="no progress bar")
+    lto.add_argument("--plot", metavar="PNG", help="also save a summary figure (distances, C_Q, eta)")
     lto.set_defaults(func=_run_lto)
 
     large = kinds.add_parser(
@@ -43,6 +44,7 @@ def register(subparsers) -> None:
     large.add_argument("--seed", type=int, default=0)
     large.add_argument("--out", default="lto_1512.xyz", help="output file (extended XYZ)")
     large.add_argument("--no-progress", action="store_true", help="no progress bar")
+    large.add_argument("--plot", metavar="PNG", help="also save a summary figure (distances, C_Q, eta)")
     large.set_defaults(func=_run_large)
 
 
@@ -59,6 +61,7 @@ def _run_lto(args) -> int:
         progress=not args.no_progress,
     )
     path = write_extxyz(frames, args.out)
+    _plot(frames, args.plot)
     print(f"wrote {len(frames)} structures ({sum(len(f) for f in frames)} EFG tensors, V/A^2) to {path}", file=sys.stderr)
     return 0
 
@@ -77,5 +80,14 @@ def _run_large(args) -> int:
         progress=not args.no_progress,
     )
     path = write_extxyz(frames, args.out)
+    _plot(frames, args.plot)
     print(f"wrote {len(frames)} models ({sum(len(f) for f in frames)} EFG tensors, V/A^2) to {path}", file=sys.stderr)
     return 0
+
+
+def _plot(frames, path) -> None:
+    if path:
+        from ..plots.dataset import dataset_summary
+
+        dataset_summary(frames, path)
+        print(f"saved the summary figure to {path}", file=sys.stderr)

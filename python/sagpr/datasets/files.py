@@ -39,6 +39,9 @@ def write_extxyz(frames: Union[Atoms, Iterable[Atoms]], path: Union[str, os.Path
     os.close(fd)
     try:
         ase.io.write(tmp, out, format="extxyz")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
