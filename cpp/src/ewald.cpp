@@ -21,6 +21,7 @@
 #include "sagpr/neighbors.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <complex>
@@ -140,6 +141,29 @@ struct PhaseTable {
     }
 };
 
+// A symmetric 3x3 tensor as (xx, yy, zz, xy, xz, yz): accumulating only these keeps the result
+// exactly symmetric (w x_a x_b and w x_b x_a round differently).
+using Sym6 = std::array<double, 6>;
+
+inline void add_outer(Sym6& v, double w, const Eigen::Vector3d& x) {
+    const double wx = w * x[0], wy = w * x[1];
+    v[0] += wx * x[0];
+    v[1] += wy * x[1];
+    v[2] += w * x[2] * x[2];
+    v[3] += wx * x[1];
+    v[4] += wx * x[2];
+    v[5] += wy * x[2];
+}
+
+inline void store(RowMatrixXd& efg, int s, const Sym6& v) {
+    efg(s, 0) = v[0];
+    efg(s, 4) = v[1];
+    efg(s, 8) = v[2];
+    efg(s, 1) = efg(s, 3) = v[3];
+    efg(s, 2) = efg(s, 6) = v[4];
+    efg(s, 5) = efg(s, 7) = v[5];
+}
+
 // Sites in chunks of at most `size`, of equal sizes: each chunk gets its own neighbour list
 // (bounded memory, one list per thread at a time).
 std::vector<std::vector<int>> chunks_of(const std::vector<int>& sites, size_t size) {
@@ -164,7 +188,7 @@ EwaldField direct_field(const Frame& frame, const std::vector<double>& charges, 
     for (int s = 0; s < m; ++s) {
         const int i = sites[s];
         double phi = 0.0;
-        Eigen::Matrix3d v = Eigen::Matrix3d::Zero();
+        Sym6 v{0, 0, 0, 0, 0, 0};
         for (int j = 0; j < n; ++j) {
             if (j == i) continue;
             const Eigen::Vector3d x = (frame.positions.row(j) - frame.positions.row(i)).transpose();
@@ -181,10 +205,11 @@ EwaldField direct_field(const Frame& frame, const std::vector<double>& charges, 
             const double inv_r = 1.0 / r;
             const double inv_r5 = inv_r * inv_r * inv_r / r2;
             phi += charges[j] * inv_r;
-            v.noalias() += charges[j] * inv_r5 * (3.0 * x * x.transpose() - r2 * Eigen::Matrix3d::Identity());
+            add_outer(v, 3.0 * charges[j] * inv_r5, x);
+            for (int k = 0; k < 3; ++k) v[k] -= charges[j] * inv_r5 * r2;
         }
         out.potential[s] = phi;
-        for (int k = 0; k < 9; ++k) out.efg(s, k) = v(k / 3, k % 3);
+        store(out.efg, s, v);
     }
     if (overlap) throw std::invalid_argument(overlap_message(bad_i, bad_j, bad_d));
     return out;
@@ -255,7 +280,7 @@ EwaldField point_charge_field(const Frame& frame, const std::vector<double>& cha
         for (size_t ci = 0; ci < centers.size(); ++ci) {
             const int s = chunks[c][ci];
             double phi = 0.0;
-            Eigen::Matrix3d v = Eigen::Matrix3d::Zero();
+            Sym6 v{0, 0, 0, 0, 0, 0};
             double trace_part = 0.0;
             for (const Neighbor* p = list.begin(static_cast<int>(ci)); p != list.end(static_cast<int>(ci)); ++p) {
                 const double r = p->distance;
@@ -276,12 +301,12 @@ EwaldField point_charge_field(const Frame& frame, const std::vector<double>& cha
                 phi += q * erfc_ar / r;
                 const double b = (erfc_ar + gauss) * inv_r3;
                 const double cc = (3.0 * erfc_ar + gauss * (3.0 + 2.0 * ar * ar)) * inv_r3 * inv_r2;
-                v.noalias() += (q * cc) * p->vector * p->vector.transpose();
+                add_outer(v, q * cc, p->vector);
                 trace_part += q * b;
             }
-            v.diagonal().array() -= trace_part;
+            for (int k = 0; k < 3; ++k) v[k] -= trace_part;
             out.potential[s] = phi;
-            for (int k = 0; k < 9; ++k) out.efg(s, k) = v(k / 3, k % 3);
+            store(out.efg, s, v);
         }
     }
     if (overlap) throw std::invalid_argument(overlap_message(bad_i, bad_j, bad_d));

@@ -40,6 +40,7 @@ def register(subparsers) -> None:
     large.add_argument("--mc-sweeps", type=int, default=200, help="Monte Carlo sweeps per model")
     large.add_argument("--temperature", type=float, default=1000.0, help="Monte Carlo temperature (K)")
     large.add_argument("--lithiation", type=float, default=0.0, help="x in Li(4+x)Ti5O12, extra Li on 16c")
+    large.add_argument("--rattle-std", type=float, default=0.0, help="Gaussian displacement after MC (A)")
     large.add_argument("--accuracy", type=float, default=1e-8, help="relative accuracy of the Ewald EFG")
     large.add_argument("--seed", type=int, default=0)
     large.add_argument("--out", default="lto_1512.xyz", help="output file (extended XYZ)")
@@ -75,6 +76,7 @@ def _run_large(args) -> int:
         mc_sweeps=args.mc_sweeps,
         temperature=args.temperature,
         lithiation=args.lithiation,
+        rattle_std=args.rattle_std,
         seed=args.seed,
         accuracy=args.accuracy,
         progress=not args.no_progress,

@@ -304,6 +304,7 @@ def large_models(
     mc_sweeps: int = 200,
     temperature: float = 1000.0,
     lithiation: float = 0.0,
+    rattle_std: float = 0.0,
     seed: int = 0,
     label: bool = True,
     accuracy: float = 1e-8,
@@ -322,8 +323,12 @@ def large_models(
     placement sampled by the same Monte Carlo (Li hops between 16c sites), the extra electrons
     spread over Ti as charge 4 - x/5.
 
-    With ``label=True`` each model gets the point-charge EFG (V/A^2) in ``arrays["efg"]``.
+    Atoms sit on the ideal sites unless ``rattle_std`` (A) > 0 adds Gaussian displacements after
+    the Monte Carlo. With ``label=True`` each model gets the point-charge EFG (V/A^2) in
+    ``arrays["efg"]``.
     """
+    if rattle_std < 0:
+        raise ValueError(f"rattle_std must be non-negative, got {rattle_std}")
     if n < 1 or size < 1 or mc_sweeps < 0:
         raise ValueError("n and size must be positive and mc_sweeps non-negative")
     if temperature <= 0:
@@ -396,6 +401,8 @@ def large_models(
             keep[c16[q[nd:] == 0.0]] = False
         atoms.numbers = numbers
         atoms = atoms[keep]
+        if rattle_std > 0:
+            atoms.positions += rng.normal(scale=rattle_std, size=atoms.positions.shape)
         atoms.info.update(
             generator="sagpr.datasets.lto.large_models",
             sagpr_version=__version__,
@@ -405,6 +412,7 @@ def large_models(
             mc_sweeps=mc_sweeps,
             temperature=temperature,
             lithiation=lithiation,
+            rattle_std=rattle_std,
             mc_acceptance=accepted / max(1, mc_sweeps * len(variable)),
             mc_energy=float(energy),
         )
