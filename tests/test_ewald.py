@@ -113,6 +113,8 @@ def test_unit_cell_equals_supercell():
     np.testing.assert_allclose(big[: len(atoms)], small, rtol=0, atol=tol)
     # every image of a site carries the same tensor
     np.testing.assert_allclose(big.reshape(8, len(atoms), 3, 3) - small, 0, atol=tol)
+    # a subset of sites gives the same tensors
+    np.testing.assert_array_equal(reference.point_charge_efg(atoms, charges, sites=[3, 1]), small[[3, 1]])
 
 
 # --- accuracy -----------------------------------------------------------------------------------
