@@ -208,3 +208,17 @@ def test_dataset_summary_figure(tmp_path):
     path = tmp_path / "summary.png"
     fig = dataset_summary(frames, path)
     assert path.stat().st_size > 10_000 and len(fig.axes) == 7
+
+
+def test_cli_dataset_large(tmp_path):
+    import ase.io
+
+    from sagpr.cli import main
+
+    out = tmp_path / "lto_1512.xyz"
+    args = ["dataset", "large", "--n", "1", "--mc-sweeps", "2", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    (atoms,) = ase.io.read(out, ":")
+    assert len(atoms) == 1512 and atoms.arrays["efg"].shape == (1512, 9)
+    assert atoms.info["generator"] == "sagpr.datasets.lto.large_models"
+    assert main(["dataset", "large", "--size", "2", "--out", str(out)]) == 2
