@@ -17,11 +17,11 @@ struct EwaldParameters {
     double kspace_cutoff = 0.0;
 };
 
-// Parameters giving an RMS truncation error of the EFG below `accuracy` x q_rms N/V, the
-// field-gradient scale of charges at the mean interatomic spacing. Error model: random-phase
+// Parameters keeping the truncation error of every EFG component below `accuracy` x q_rms N/V,
+// the field-gradient scale of charges at the mean interatomic spacing. Error model: random-phase
 // estimates in the manner of Kolafa & Perram, Mol. Simul. 9, 351 (1992), redone for the second
-// derivative of the potential (see ewald.cpp). With alpha <= 0 alpha is chosen to balance the
-// real- and reciprocal-space work; otherwise the cutoffs are chosen for the given alpha.
+// derivative of the potential, with a safety factor (see ewald.cpp). With alpha <= 0 alpha is
+// chosen to balance the real- and reciprocal-space work; otherwise the cutoffs suit that alpha.
 EwaldParameters ewald_parameters(const Frame& frame, double accuracy, double alpha = 0.0);
 
 // Potential and EFG at each of `sites` from all charges and their periodic images except the

@@ -323,6 +323,8 @@ def large_models(
     placement sampled by the same Monte Carlo (Li hops between 16c sites), the extra electrons
     spread over Ti as charge 4 - x/5.
 
+    ``info`` records the Monte Carlo acceptance rate and ``mc_energy``, the point-charge energy
+    (eV) up to a constant shared by all models of the same size and lithiation.
     Atoms sit on the ideal sites unless ``rattle_std`` (A) > 0 adds Gaussian displacements after
     the Monte Carlo. With ``label=True`` each model gets the point-charge EFG (V/A^2) in
     ``arrays["efg"]``.
