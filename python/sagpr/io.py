@@ -1,0 +1,200 @@
+"""Reading and writing structures with per-atom EFG tensors.
+
+In memory every frame is an ase.Atoms with ``atoms.arrays["efg"]`` of shape (N, 3, 3) (float64)
+and ``atoms.info["efg_units"]``, either "au" (Hartree/(e bohr^2), as CASTEP writes) or "V/A^2".
+On disk: CASTEP .magres (one structure, EFG always in au) or extended XYZ, where the tensors are a
+9-column per-atom property ``efg`` (row-major V_xx, V_xy, V_xz, V_yx, ...) and the units a
+frame-level ``efg_units`` entry.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+from ase import Atoms
+
+from ._frames import as_frame_list
+from .nmr import convert_efg, normalize_units
+
+__all__ = ["read_efg", "write_efg"]
+
+PathLike = Union[str, os.PathLike]
+_FORMATS = {".magres": "magres", ".xyz": "extxyz", ".extxyz": "extxyz"}
+
+
+def _format(path: Path, format: Optional[str]) -> str:
+    if format is not None:
+        fmt = format.lower()
+        if fmt == "xyz":
+            fmt = "extxyz"
+        if fmt not in ("magres", "extxyz"):
+            raise ValueError(f"{path}: unsupported EFG file format {format!r}; use 'extxyz' or 'magres'")
+        return fmt
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"{path}: cannot tell the file format from the extension {path.suffix!r}; "
+            f"pass format='extxyz' or format='magres'"
+        )
+    return fmt
+
+
+def _efg_array(atoms: Atoms, where: str) -> np.ndarray:
+    if "efg" not in atoms.arrays:
+        have = ", ".join(sorted(k for k in atoms.arrays if k not in ("numbers", "positions"))) or "none"
+        raise ValueError(f"{where}: no per-atom 'efg' array (per-atom arrays present: {have})")
+    raw = atoms.arrays["efg"]
+    if raw.dtype == object:  # ase leaves None for atoms the magres file gives no tensor
+        missing = [i for i, v in enumerate(raw) if v is None]
+        if missing:
+            raise ValueError(f"{where}: atom {missing[0]} ({atoms.get_chemical_symbols()[missing[0]]}) has no EFG tensor")
+        raw = np.array([np.asarray(v, dtype=np.float64) for v in raw])
+    try:
+        efg = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: the 'efg' array is not numeric ({err})") from None
+    n = len(atoms)
+    if efg.shape == (n, 9):
+        efg = efg.reshape(n, 3, 3)
+    if efg.shape != (n, 3, 3):
+        raise ValueError(f"{where}: the 'efg' array has shape {efg.shape}; expected ({n}, 9) or ({n}, 3, 3)")
+    bad = np.flatnonzero(~np.isfinite(efg).all(axis=(1, 2)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{where}: atom {i} ({atoms.get_chemical_symbols()[i]}) has a non-finite EFG tensor")
+    return np.ascontiguousarray(efg)
+
+
+def read_efg(
+    path: PathLike,
+    index: Union[int, str, slice] = ":",
+    *,
+    format: Optional[str] = None,
+    units: Optional[str] = None,
+    default_units: Optional[str] = None,
+) -> List[Atoms]:
+    """Frames (list of ase.Atoms) with per-atom EFG tensors from a .magres or extended XYZ file.
+
+    Each frame gets ``arrays["efg"]`` (N, 3, 3) and ``info["efg_units"]`` ("au" or "V/A^2") as the
+    file states them (magres "units efg au"; extxyz frame key efg_units). A file that does not state
+    units is taken to be in ``default_units``; without it, "au" is assumed with a warning. ``units`` converts every frame to
+    the given units. Errors name the file and frame.
+    """
+    from ase.io import read
+
+    path = Path(path)
+    fmt = _format(path, format)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    target = normalize_units(units) if units is not None else None
+    fallback = normalize_units(default_units) if default_units is not None else None
+    try:
+        frames = read(path, index=index, format=fmt)
+    except Exception as err:  # ase raises many kinds for malformed input
+        raise ValueError(f"{path}: cannot read as {fmt}: {type(err).__name__}: {err}") from err
+    frames = [frames] if isinstance(frames, Atoms) else list(frames)
+    if not frames:
+        raise ValueError(f"{path}: no structures found")
+    out = []
+    for i, atoms in enumerate(frames):
+        where = f"{path}: frame {i}"
+        efg = _efg_array(atoms, where)
+        if fmt == "magres":
+            stated = (atoms.info.get("magres_units") or {}).get("efg")
+        else:
+            stated = atoms.info.get("efg_units")
+        if stated is None:
+            if fallback is None:
+                warnings.warn(f"{where}: EFG units not stated, assuming 'au' (pass default_units=...)", stacklevel=2)
+            file_units = fallback or "au"
+        else:
+            try:
+                file_units = normalize_units(str(stated))
+            except ValueError as err:
+                raise ValueError(f"{where}: {err}") from None
+        if target is not None and target != file_units:
+            efg = convert_efg(efg, file_units, target)
+            file_units = target
+        atoms.arrays["efg"] = efg
+        atoms.info["efg_units"] = file_units
+        out.append(atoms)
+    return out
+
+
+def _atomic_write(path: Path, write) -> None:
+    folder = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_efg(
+    path: PathLike,
+    frames: Union[Atoms, Sequence[Atoms]],
+    *,
+    format: Optional[str] = None,
+    units: Optional[str] = None,
+) -> None:
+    """Write frames with ``arrays["efg"]`` (N, 3, 3) to extended XYZ or .magres, atomically.
+
+    Format from the extension (.xyz/.extxyz, .magres) or ``format``. Frame units come from
+    ``info["efg_units"]`` ("au" if absent). extxyz: written in ``units`` (default: each frame's own)
+    with ``efg_units`` recorded; other numeric per-atom arrays of at most 2 dimensions and scalar
+    or string info entries are kept (ase writes floats with 8 decimals). magres: one frame only, always in au (converted), readable by
+    MagresView and soprano.
+    """
+    from ase.io import write
+
+    path = Path(path)
+    fmt = _format(path, format)
+    frames = as_frame_list(frames)
+    if not frames:
+        raise ValueError(f"{path}: no frames to write")
+    target = normalize_units(units) if units is not None else None
+    if fmt == "magres":
+        if len(frames) != 1:
+            raise ValueError(f"{path}: a .magres file holds one structure, got {len(frames)} frames; write one file each")
+        if target not in (None, "au"):
+            raise ValueError(f"{path}: .magres files store EFG in atomic units, not {units!r}")
+        target = "au"
+    out = []
+    for i, atoms in enumerate(frames):
+        where = f"{path}: frame {i}"
+        efg = _efg_array(atoms, where)
+        try:
+            own = normalize_units(atoms.info.get("efg_units", "au"))
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+        unit = target or own
+        efg = convert_efg(efg, own, unit)
+        copy = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+        if fmt == "magres":
+            for key in ("labels", "indices"):
+                if key in atoms.arrays:
+                    copy.arrays[key] = atoms.arrays[key].copy()
+            if "labels" in copy.arrays and "indices" not in copy.arrays:
+                labels = list(copy.arrays["labels"])
+                copy.arrays["indices"] = np.array([labels[: j + 1].count(lab) for j, lab in enumerate(labels)])
+            copy.arrays["efg"] = efg
+            copy.info["magres_units"] = {"efg": "au"}
+        else:
+            for key, value in atoms.arrays.items():
+                if key not in ("numbers", "positions", "efg") and value.ndim <= 2 and value.dtype != object:
+                    copy.arrays[key] = value.copy()
+            for key, value in atoms.info.items():
+                if isinstance(value, (str, int, float, bool, np.integer, np.floating)):
+                    copy.info[key] = value
+            copy.arrays["efg"] = efg.reshape(len(copy), 9)
+            copy.info["efg_units"] = unit
+        out.append(copy)
+    _atomic_write(path, lambda tmp: write(tmp, out if fmt == "extxyz" else out[0], format=fmt))

@@ -1,0 +1,333 @@
+"""Scores of predicted EFG tensors against reference ones, for one nucleus.
+
+Public entry point: sagpr.nmr.metrics(V_ref, V_pred, isotope, ...) -> MetricsReport.
+
+Normalised quantities (Harper et al., J. Mater. Chem. A 2025), with mu and sigma the mean and
+standard deviation of |Vzz| over the reference (training) set, stored in ReferenceStats so that a
+test set is scored with the training set's values:
+    C~Q  = (Vzz - mu) / sigma        eta~ = (Vxx - Vyy) / mu
+Orientation: q~ (sagpr.nmr.orientation_agreement) and the angles theta, phi of the field in the
+PAS, compared after aligning the predicted frame with the reference one over the D2 frame
+symmetry. When two principal values are nearly equal in magnitude (relative gap below
+degeneracy_tol in the reference or the prediction) the axis labels are ambiguous; the
+"corrected" scores also try the swapped labelling of the predicted frame and keep the one that
+best matches the reference (largest q~); the principal values follow the new labels.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Dict, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from .isotopes import Isotope, get_isotope
+from .nmr import (
+    CQ_MHZ_PER_AU_MB,
+    _D2_SIGNS,
+    _angles_in_frames,
+    _directions,
+    _eig_nqr,
+    _eta,
+    convert_efg,
+    normalize_units,
+    orientation_agreement,
+)
+from .tensors import check_efg, symmetric_traceless_part
+
+__all__ = ["ReferenceStats", "reference_stats", "MetricsReport", "metrics"]
+
+_COMPONENTS = {"xx": (0, 0), "yy": (1, 1), "zz": (2, 2), "xy": (0, 1), "xz": (0, 2), "yz": (1, 2)}
+
+
+@dataclass(frozen=True)
+class ReferenceStats:
+    """mu and sigma of |Vzz| over a reference set, in `units`; store with to_dict()/to_json()."""
+
+    mu: float
+    sigma: float
+    units: str = "au"
+    n_sites: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "units", normalize_units(self.units))
+        if not (np.isfinite(self.mu) and self.mu > 0 and np.isfinite(self.sigma) and self.sigma > 0):
+            raise ValueError(f"reference statistics need mu > 0 and sigma > 0, got mu={self.mu}, sigma={self.sigma}")
+
+    def to(self, units: str) -> "ReferenceStats":
+        f = float(convert_efg(1.0, self.units, units))
+        return ReferenceStats(self.mu * f, self.sigma * f, units, self.n_sites)
+
+    def to_dict(self) -> dict:
+        return {"mu": self.mu, "sigma": self.sigma, "units": self.units, "n_sites": self.n_sites}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "ReferenceStats":
+        return cls(float(d["mu"]), float(d["sigma"]), d.get("units", "au"), int(d.get("n_sites", 0)))
+
+
+def reference_stats(V_ref, units: str = "au", *, rtol: float = 1e-4, atol: float = 1e-8, labels=None) -> ReferenceStats:
+    """mu and sigma (population standard deviation) of |Vzz| over reference tensors (N, 3, 3)."""
+    S = symmetric_traceless_part(check_efg(V_ref, rtol=rtol, atol=atol, labels=labels))
+    values, _ = _eig_nqr(S)
+    a = np.abs(values[:, 2])
+    return ReferenceStats(float(a.mean()), float(a.std()), units, len(a))
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (float, np.floating)):
+        return None if not math.isfinite(float(x)) else float(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+@dataclass
+class MetricsReport:
+    """Scores of one nucleus. ``scores[name]`` is {"mae", "rmse", "r", "unit"}; angles in degrees.
+
+    Names: "C~Q", "eta~", "eta", "C_Q" (MHz), "omega_Q" (kHz), "theta", "phi", "V_ij" (all six
+    independent components, units of V), and "C~Q (corrected)", "eta~ (corrected)",
+    "theta (corrected)", "phi (corrected)" with the near-degenerate axis labels reassigned.
+    ``orientation`` has q~ statistics; ``vij_mae`` the MAE per component; ``values`` per-site arrays
+    (reference/predicted normalised quantities, angles, q~) for plots.
+    """
+
+    isotope: str
+    n_sites: int
+    units: str
+    stats: ReferenceStats
+    scores: Dict[str, Dict[str, float]]
+    orientation: Dict[str, float]
+    vij_mae: Dict[str, float]
+    settings: Dict[str, object]
+    values: Dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __getitem__(self, name: str) -> Dict[str, float]:
+        return self.scores[name]
+
+    def to_dict(self, per_site: bool = False) -> dict:
+        out = {
+            "isotope": self.isotope,
+            "n_sites": self.n_sites,
+            "units": self.units,
+            "stats": self.stats.to_dict(),
+            "scores": self.scores,
+            "orientation": self.orientation,
+            "vij_mae": self.vij_mae,
+            "settings": self.settings,
+        }
+        if per_site:
+            out["values"] = self.values
+        return _jsonable(out)
+
+    def to_json(self, path: Union[str, os.PathLike, None] = None, *, per_site: bool = False, indent: int = 2) -> str:
+        """The report as JSON (NaN as null); written atomically to `path` if given."""
+        text = json.dumps(self.to_dict(per_site=per_site), indent=indent)
+        if path is not None:
+            path = os.fspath(path)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(text + "\n")
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+        return text
+
+    def __str__(self) -> str:
+        s = self.stats
+        lines = [
+            f"EFG metrics for {self.isotope}: {self.n_sites} sites, "
+            f"mu(|Vzz|) = {s.mu:.6g} {s.units}, sigma(|Vzz|) = {s.sigma:.6g} {s.units}",
+            f"{'quantity':<20}{'unit':>6}{'MAE':>12}{'RMSE':>12}{'r':>9}",
+        ]
+        for name, sc in self.scores.items():
+            r = "" if not np.isfinite(sc["r"]) else f"{sc['r']:.4f}"
+            lines.append(f"{name:<20}{sc['unit']:>6}{sc['mae']:>12.5g}{sc['rmse']:>12.5g}{r:>9}")
+        o = self.orientation
+        lines.append(
+            f"q~: mean {o['q_tilde_mean']:.5f} (corrected {o['q_tilde_mean_corrected']:.5f}), "
+            f"median {o['q_tilde_median']:.5f}, min {o['q_tilde_min']:.5f}; "
+            f"mean misorientation {o['misorientation_mean_deg']:.3f} deg"
+        )
+        lines.append(
+            f"near-degenerate sites (relative gap < {self.settings['degeneracy_tol']:g}): "
+            f"{o['n_ambiguous']} of {self.n_sites}, relabelled: {o['n_relabelled']}"
+        )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"MetricsReport(isotope={self.isotope!r}, n_sites={self.n_sites})"
+
+
+def _score(ref: np.ndarray, pred: np.ndarray, unit: str, err: Optional[np.ndarray] = None) -> Dict[str, float]:
+    err = pred - ref if err is None else err
+    if ref.size > 1 and np.std(ref) > 0 and np.std(pred) > 0:
+        r = float(np.corrcoef(ref, pred)[0, 1])
+    else:
+        r = float("nan")
+    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2))), "r": r, "unit": unit}
+
+
+def _gaps(values: np.ndarray):
+    a = np.abs(values)
+    vzz = a[:, 2]
+    safe = np.where(vzz > 0, vzz, 1.0)
+    zy = np.where(vzz > 0, (a[:, 2] - a[:, 1]) / safe, 0.0)
+    yx = np.where(vzz > 0, (a[:, 1] - a[:, 0]) / safe, 0.0)
+    return zy, yx
+
+
+# Relabellings of a frame's columns (new x, y, z from old columns), signs keep det = +1.
+_SWAP_ZY = ([0, 2, 1], np.array([-1.0, 1.0, 1.0]))
+_SWAP_YX = ([1, 0, 2], np.array([1.0, 1.0, -1.0]))
+_CYCLE_1 = ([1, 2, 0], np.ones(3))
+_CYCLE_2 = ([2, 0, 1], np.ones(3))
+
+
+def metrics(
+    V_ref,
+    V_pred,
+    isotope: Union[str, Isotope],
+    *,
+    b0=(0.0, 0.0, 1.0),
+    units: str = "au",
+    stats: Optional[Union[ReferenceStats, Mapping]] = None,
+    degeneracy_tol: float = 0.05,
+    defaults=None,
+    rtol: float = 1e-4,
+    atol: float = 1e-8,
+    labels: Optional[Sequence[str]] = None,
+) -> MetricsReport:
+    """Score predicted EFG tensors V_pred against V_ref (both (N, 3, 3), `units`) for one nucleus.
+
+    stats: ReferenceStats (or its dict) giving mu, sigma of |Vzz|; default: from V_ref.
+    degeneracy_tol: relative gap (|Vzz| - |Vyy|)/|Vzz| or (|Vyy| - |Vxx|)/|Vzz| below which axis
+    labels count as ambiguous for the corrected angles. b0: field direction for theta, phi, omega_Q.
+    """
+    units = normalize_units(units)
+    Vr = check_efg(V_ref, rtol=rtol, atol=atol, labels=labels)
+    Vp = check_efg(V_pred, rtol=rtol, atol=atol, labels=labels)
+    if Vr.shape != Vp.shape:
+        raise ValueError(f"V_ref and V_pred differ in shape: {Vr.shape} vs {Vp.shape}")
+    if len(Vr) == 0:
+        raise ValueError("metrics need at least one site")
+    if not 0 <= degeneracy_tol < 1:
+        raise ValueError(f"degeneracy_tol must be in [0, 1), got {degeneracy_tol}")
+    iso = get_isotope(isotope, defaults)
+    n = len(Vr)
+    Sr, Sp = symmetric_traceless_part(Vr), symmetric_traceless_part(Vp)
+    wr, Fr = _eig_nqr(Sr)
+    wp, Fp = _eig_nqr(Sp)
+
+    if stats is None:
+        a = np.abs(wr[:, 2])
+        stats = ReferenceStats(float(a.mean()), float(a.std()), units, n)
+    elif not isinstance(stats, ReferenceStats):
+        stats = ReferenceStats.from_dict(stats)
+    st = stats.to(units)
+    mu, sigma = st.mu, st.sigma
+
+    cqt_r, cqt_p = (wr[:, 2] - mu) / sigma, (wp[:, 2] - mu) / sigma
+    etat_r, etat_p = (wr[:, 0] - wr[:, 1]) / mu, (wp[:, 0] - wp[:, 1]) / mu
+    eta_r, eta_p = _eta(wr, atol), _eta(wp, atol)
+    k_cq = CQ_MHZ_PER_AU_MB * iso.quadrupole_moment
+    cq_r, cq_p = k_cq * convert_efg(wr[:, 2], units, "au"), k_cq * convert_efg(wp[:, 2], units, "au")
+    b = _directions(b0, n)
+    k_om = 3.0 / (2.0 * iso.spin * (2.0 * iso.spin - 1.0)) * k_cq * 1e3
+    om_r = k_om * convert_efg(np.einsum("ni,nij,nj->n", b, Sr, b), units, "au")
+    om_p = k_om * convert_efg(np.einsum("ni,nij,nj->n", b, Sp, b), units, "au")
+
+    # orientation, uncorrected: NQR labels as they are, signs aligned over D2
+    q_unc, k = orientation_agreement(Fr, Fp, return_index=True)
+    Fp_aligned = Fp * _D2_SIGNS[k][:, None, :]
+    th_r, ph_r = _angles_in_frames(Fr, b)
+    th_p, ph_p = _angles_in_frames(Fp_aligned, b)
+
+    # corrected: try the swapped labels where either tensor is near-degenerate
+    zy_r, yx_r = _gaps(wr)
+    zy_p, yx_p = _gaps(wp)
+    amb_zy = (zy_r < degeneracy_tol) | (zy_p < degeneracy_tol)
+    amb_yx = (yx_r < degeneracy_tol) | (yx_p < degeneracy_tol)
+    q_cor, F_cor, wp_cor = q_unc.copy(), Fp_aligned.copy(), wp.copy()
+    relabelled = np.zeros(n, dtype=bool)
+    for allowed, (cols, signs) in (
+        (amb_zy, _SWAP_ZY),
+        (amb_yx, _SWAP_YX),
+        (amb_zy & amb_yx, _CYCLE_1),
+        (amb_zy & amb_yx, _CYCLE_2),
+    ):
+        if not allowed.any():
+            continue
+        idx = np.flatnonzero(allowed)
+        cand = Fp[idx][:, :, cols] * signs
+        qc, kc = orientation_agreement(Fr[idx], cand, return_index=True)
+        better = qc > q_cor[idx] + 1e-12
+        sel = idx[better]
+        q_cor[sel] = qc[better]
+        F_cor[sel] = cand[better] * _D2_SIGNS[kc[better]][:, None, :]
+        wp_cor[sel] = wp[sel][:, cols]
+        relabelled[sel] = True
+    th_c, ph_c = _angles_in_frames(F_cor, b)
+
+    def wrap_phi(d):  # phi is defined modulo pi
+        return (d + np.pi / 2) % np.pi - np.pi / 2
+
+    deg = 180.0 / np.pi
+    dph, dph_c = wrap_phi(ph_p - ph_r), wrap_phi(ph_c - ph_r)
+    scores = {
+        "C~Q": _score(cqt_r, cqt_p, "-"),
+        "eta~": _score(etat_r, etat_p, "-"),
+        "eta": _score(eta_r, eta_p, "-"),
+        "C_Q": _score(cq_r, cq_p, "MHz"),
+        "omega_Q": _score(om_r, om_p, "kHz"),
+        "C~Q (corrected)": _score(cqt_r, (wp_cor[:, 2] - mu) / sigma, "-"),
+        "eta~ (corrected)": _score(etat_r, (wp_cor[:, 0] - wp_cor[:, 1]) / mu, "-"),
+        "theta": _score(th_r * deg, th_p * deg, "deg"),
+        "phi": _score(ph_r * deg, (ph_r + dph) * deg, "deg"),
+        "theta (corrected)": _score(th_r * deg, th_c * deg, "deg"),
+        "phi (corrected)": _score(ph_r * deg, (ph_r + dph_c) * deg, "deg"),
+    }
+    comp_r = np.stack([Sr[:, i, j] for i, j in _COMPONENTS.values()], axis=1)
+    comp_p = np.stack([Sp[:, i, j] for i, j in _COMPONENTS.values()], axis=1)
+    scores["V_ij"] = _score(comp_r.ravel(), comp_p.ravel(), units)
+    vij_mae = {name: float(np.mean(np.abs(comp_p[:, c] - comp_r[:, c]))) for c, name in enumerate(_COMPONENTS)}
+
+    orientation = {
+        "q_tilde_mean": float(q_unc.mean()),
+        "q_tilde_median": float(np.median(q_unc)),
+        "q_tilde_min": float(q_unc.min()),
+        "q_tilde_mean_corrected": float(q_cor.mean()),
+        "misorientation_mean_deg": float(np.mean(2.0 * np.arccos(np.clip(q_unc, 0.0, 1.0))) * deg),
+        "misorientation_mean_deg_corrected": float(np.mean(2.0 * np.arccos(np.clip(q_cor, 0.0, 1.0))) * deg),
+        "n_ambiguous": int(np.count_nonzero(amb_zy | amb_yx)),
+        "n_relabelled": int(np.count_nonzero(relabelled)),
+    }
+    values = {
+        "vzz_ref": wr[:, 2], "vzz_pred": wp[:, 2],
+        "cq_tilde_ref": cqt_r, "cq_tilde_pred": cqt_p,
+        "eta_tilde_ref": etat_r, "eta_tilde_pred": etat_p,
+        "eta_ref": eta_r, "eta_pred": eta_p,
+        "cq_ref": cq_r, "cq_pred": cq_p,
+        "omega_q_ref": om_r, "omega_q_pred": om_p,
+        "theta_ref": th_r * deg, "theta_pred": th_p * deg, "theta_pred_corrected": th_c * deg,
+        "phi_ref": ph_r * deg, "phi_pred": ph_p * deg, "phi_pred_corrected": ph_c * deg,
+        "q_tilde": q_unc, "q_tilde_corrected": q_cor,
+        "ambiguous": amb_zy | amb_yx, "relabelled": relabelled,
+    }
+    settings = {"b0": b[0].tolist() if np.allclose(b, b[0]) else "per-site", "degeneracy_tol": degeneracy_tol}
+    return MetricsReport(iso.label, n, units, st, scores, orientation, vij_mae, settings, values)
