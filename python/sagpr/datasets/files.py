@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Union
 
 import numpy as np
 from ase import Atoms
+
+from .._atomic import atomic_path
 
 __all__ = ["write_extxyz"]
 
@@ -34,17 +35,6 @@ def write_extxyz(frames: Union[Atoms, Iterable[Atoms]], path: Union[str, os.Path
             atoms.arrays["efg"] = efg.reshape(len(atoms), 9)
         out.append(atoms)
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         ase.io.write(tmp, out, format="extxyz")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path

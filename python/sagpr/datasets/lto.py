@@ -16,7 +16,7 @@ fills on lithiation). Wyckoff sites are recorded in ``atoms.get_tags()`` (:data:
 from __future__ import annotations
 
 import itertools
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from ase import Atoms

@@ -1,14 +1,13 @@
 """Streaming prediction of per-atom EFG tensors and their NMR observables, frame chunk by chunk."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 import numpy as np
 from ase import Atoms
 
+from .._atomic import atomic_path
 from .._frames import renumber_frame_error
 from ..distributed import chunked
 from ..nmr import normalize_units, observables
@@ -85,10 +84,9 @@ def predict_file(model, source: Iterable[Atoms], out: Path, *, magres_dir: Optio
     out.parent.mkdir(parents=True, exist_ok=True)
     if magres_dir is not None:
         Path(magres_dir).mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     count = 0
-    try:
-        with os.fdopen(fd, "w") as handle:
+    with atomic_path(out) as tmp:
+        with open(tmp, "w") as handle:
             stream = predict_stream(model, source, chunk_size=chunk_size, isotopes=isotopes)
             if progress:
                 from tqdm.auto import tqdm
@@ -103,8 +101,4 @@ def predict_file(model, source: Iterable[Atoms], out: Path, *, magres_dir: Optio
                     mag.info["efg_units"] = atoms.info["efg_units"]
                     write_efg(Path(magres_dir) / f"frame_{count:06d}.magres", mag)
                 count += 1
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return count
