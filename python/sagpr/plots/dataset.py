@@ -9,17 +9,10 @@ from typing import Dict, Iterable, Optional, Sequence, Tuple
 import numpy as np
 from ase import Atoms
 
+from ..isotopes import get_isotope
 from .common import pyplot, save_figure
 
 __all__ = ["pair_distances", "quadrupolar_parameters", "dataset_summary"]
-
-#: Default quadrupolar nucleus of each element and its quadrupole moment in millibarn
-#: (Pyykko, Mol. Phys. 116, 1328 (2018)); used when sagpr.nmr is not available.
-_NUCLEI = {"Li": ("7Li", -40.1), "Ti": ("47Ti", 302.0), "O": ("17O", -25.58), "Al": ("27Al", 146.6)}
-_VA2_PER_AU = 97.173624
-# e Q V_zz / h in MHz for Q = 1 mb and V_zz = 1 V/A^2: 1.602176634e-19 C * 1e-31 m^2 * 1e20 V/m^2 / h
-_CQ_MHZ_PER_VA2_MB = 1.602176634e-19 * 1e-31 * 1e20 / 6.62607015e-34 / 1e6
-
 
 def pair_distances(frames: Iterable[Atoms], cutoff: float = 4.0) -> Dict[Tuple[str, str], np.ndarray]:
     """All interatomic distances below ``cutoff`` (A) per species pair (sorted symbols), periodic
@@ -42,42 +35,25 @@ def pair_distances(frames: Iterable[Atoms], cutoff: float = 4.0) -> Dict[Tuple[s
     return {k: np.concatenate(v) for k, v in sorted(out.items())}
 
 
-def _efg_in_va2(atoms: Atoms) -> np.ndarray:
-    efg = np.asarray(atoms.arrays["efg"], dtype=np.float64).reshape(len(atoms), 3, 3)
-    units = atoms.info.get("efg_units", "V/A^2")
-    if units == "au":
-        return efg * _VA2_PER_AU
-    if units != "V/A^2":
-        raise ValueError(f"unknown efg_units {units!r} (expected 'au' or 'V/A^2')")
-    return efg
-
-
 def quadrupolar_parameters(frames: Iterable[Atoms], elements: Sequence[str] = ("Li", "Ti", "O")):
-    """{element: (C_Q in MHz, eta)} over all sites of the frames, for the default nucleus of each
-    element (7Li, 47Ti, 17O, 27Al). C_Q = e Q V_zz / h with |V_zz| >= |V_yy| >= |V_xx|,
-    eta = (V_xx - V_yy) / V_zz."""
+    """{element: (C_Q in MHz, eta)} over all sites of the frames, for the default isotope of each
+    element (sagpr.nmr: 7Li, 47Ti, 17O, 27Al, ...)."""
+    from ..nmr import asymmetry, convert_efg, normalize_units, quadrupolar_coupling
+
     efgs: Dict[str, list] = {e: [] for e in elements}
     for k, atoms in enumerate(frames):
         if "efg" not in atoms.arrays:
             raise ValueError(f"frame {k} has no 'efg' array")
-        efg = _efg_in_va2(atoms)
+        efg = np.asarray(atoms.arrays["efg"], dtype=np.float64).reshape(len(atoms), 3, 3)
+        units = normalize_units(str(atoms.info.get("efg_units", "V/A^2")))
+        efg = convert_efg(efg, units, "V/A^2")
         symbols = np.array(atoms.get_chemical_symbols())
         for e in elements:
             efgs[e].append(efg[symbols == e])
     out = {}
     for e, parts in efgs.items():
-        if e not in _NUCLEI:
-            raise ValueError(f"no default quadrupolar nucleus for {e!r}")
         v = np.concatenate(parts) if parts else np.zeros((0, 3, 3))
-        v = 0.5 * (v + v.transpose(0, 2, 1))
-        w = np.linalg.eigvalsh(v)
-        order = np.argsort(np.abs(w), axis=1)  # |Vxx| <= |Vyy| <= |Vzz|
-        w = np.take_along_axis(w, order, axis=1)
-        vzz = w[:, 2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            eta = np.where(np.abs(vzz) > 1e-12, (w[:, 0] - w[:, 1]) / vzz, 0.0)
-        cq = _CQ_MHZ_PER_VA2_MB * _NUCLEI[e][1] * vzz
-        out[e] = (cq, np.clip(eta, 0.0, 1.0))
+        out[e] = (quadrupolar_coupling(v, [e] * len(v), units="V/A^2"), asymmetry(v))
     return out
 
 
@@ -112,7 +88,7 @@ def dataset_summary(
     ax.set_title(title or f"{len(frames)} structures, {sum(len(f) for f in frames)} sites")
     for col, e in enumerate(elements):
         cq, eta = params[e]
-        label = _NUCLEI[e][0]
+        label = get_isotope(e).label
         ax_cq = fig.add_subplot(grid[1, col])
         ax_cq.hist(cq, bins=bins, color=f"C{col}")
         ax_cq.set_xlabel(f"$C_Q$ ({label}) / MHz")
