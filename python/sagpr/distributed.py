@@ -7,11 +7,10 @@ the chunks of a worker that dies, so a lost worker costs time, not results.
 """
 from __future__ import annotations
 
-import re
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, List, Optional
 
-from ._frames import as_frame_list
+from ._frames import as_frame_list, renumber_frame_error
 
 
 def require_dask():
@@ -38,21 +37,11 @@ def chunked(frames: Iterable, size: int) -> Iterator[List]:
         yield chunk
 
 
-_FRAME_PREFIX = re.compile(r"^frame (\d+): ")
-
-
 def _run_chunk(function, worker_object, frames, first_index):
     try:
         return function(worker_object, as_frame_list(frames))
     except Exception as err:
-        # sagpr's errors start with "frame k: " counted within the chunk: renumber globally.
-        message = str(err)
-        match = _FRAME_PREFIX.match(message)
-        if match:
-            message = f"frame {first_index + int(match.group(1))}: " + message[match.end():]
-        else:
-            message = f"frames {first_index}-{first_index + len(frames) - 1}: {message}"
-        raise type(err)(message) from err
+        raise renumber_frame_error(err, first_index, len(frames)) from err
 
 
 def map_frames(

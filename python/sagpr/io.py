@@ -9,7 +9,6 @@ frame-level ``efg_units`` entry.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
@@ -17,6 +16,7 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 from ase import Atoms
 
+from ._atomic import atomic_path
 from ._frames import as_frame_list
 from .nmr import convert_efg, normalize_units
 
@@ -126,16 +126,8 @@ def read_efg(
 
 
 def _atomic_write(path: Path, write) -> None:
-    folder = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_efg(

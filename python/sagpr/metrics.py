@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from ._atomic import write_text_atomic
 from .isotopes import Isotope, get_isotope
 from .nmr import (
     CQ_MHZ_PER_AU_MB,
@@ -136,16 +136,7 @@ class MetricsReport:
         """The report as JSON (NaN as null); written atomically to `path` if given."""
         text = json.dumps(self.to_dict(per_site=per_site), indent=indent)
         if path is not None:
-            path = os.fspath(path)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w") as f:
-                    f.write(text + "\n")
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            write_text_atomic(path, text + "\n")
         return text
 
     def __str__(self) -> str:

@@ -1,9 +1,9 @@
 """Shared figure helpers: a headless matplotlib and atomic saving."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from .._atomic import atomic_path
 
 
 def pyplot():
@@ -21,13 +21,6 @@ def pyplot():
 def save_figure(fig, path, dpi: int = 150) -> Path:
     """Save `fig` to `path` atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=path.suffix) as tmp:  # savefig picks the format from the suffix
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
