@@ -9,11 +9,7 @@ Files in the output folder:
 """
 from __future__ import annotations
 
-import io
-import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict
 
@@ -50,17 +46,11 @@ def save_predictions(result, path) -> None:
     for t in TARGETS:
         if t in result.predictions:
             arrays[f"scalar_{t}"] = result.predictions[t]
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from sagpr._atomic import atomic_path
+
+    with atomic_path(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
 
 
 def report_dict(result) -> dict:
@@ -171,16 +161,10 @@ def markdown(result) -> str:
     return "\n".join(lines)
 
 
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _write_text(path, text: str) -> None:
+    from sagpr._atomic import write_text_atomic
+
+    write_text_atomic(path, text)
 
 
 def write_figures(result, out_dir) -> list:
