@@ -76,18 +76,30 @@ def parity_figure(reference: Mapping[str, np.ndarray], predictions: Mapping[str,
 
 def omega_parity_figure(reference: np.ndarray, predictions: Mapping[str, np.ndarray], *, resolution: float = 10.0,
                         title: Optional[str] = None):
-    """omega_Q parity (kHz), one panel per entry of `predictions`, with a +-resolution band."""
+    """omega_Q parity (kHz), one panel per entry of `predictions`, with a +-resolution band; a
+    second row shows the errors against the reference, where the band is visible at any scale."""
     plt = pyplot()
     names = list(predictions)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.3), squeeze=False)
+    reference = np.asarray(reference, float)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 5.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [3, 1.6]})
     palette = {"direct scalar": COLORS["scalar"], "derived scalar": COLORS["derived"], "tensorial": COLORS["tensorial"]}
-    for ax, name in zip(axes[0], names):
+    for j, name in enumerate(names):
+        ax = axes[0, j]
         pred = np.asarray(predictions[name], float)
-        _parity(ax, reference, pred, palette.get(name, "C0"), title=name, band=resolution)
-        within = np.mean(np.abs(pred - np.asarray(reference, float)) <= resolution)
+        color = palette.get(name, "C0")
+        _parity(ax, reference, pred, color, title=name, band=resolution)
+        within = np.mean(np.abs(pred - reference) <= resolution)
         ax.text(0.97, 0.03, f"{100 * within:.0f}% within $\\pm${resolution:g} kHz", transform=ax.transAxes,
                 ha="right", va="bottom", fontsize=7)
+        ax = axes[1, j]
+        lo, hi = reference.min(), reference.max()
+        ax.axhspan(-resolution, resolution, color="0.85", lw=0)
+        ax.axhline(0.0, color="k", lw=0.8)
+        ax.scatter(reference, pred - reference, s=6, alpha=0.6, color=color, edgecolors="none")
+        ax.set_xlim(lo - 0.03 * (hi - lo), hi + 0.03 * (hi - lo))
         ax.set_xlabel(r"reference $\omega_Q$ (kHz)")
+    axes[1, 0].set_ylabel("error (kHz)")
     axes[0, 0].set_ylabel(r"predicted $\omega_Q$ (kHz)")
     if title:
         fig.suptitle(title, fontsize=10)
