@@ -165,3 +165,16 @@ def test_gehlenite_al_quick_comparison(tmp_path):
     write_report(result, tmp_path)
     t, s = result.tensorial["scores"], result.scalar["scores"]
     assert t["theta"]["mae"] < s["theta"]["mae"] and t["phi"]["mae"] < s["phi"]["mae"]
+
+
+def test_lto_li_tensorial_beats_scalar_on_angles():
+    """The issue's CI-sized check on the built-in LTO set (point-charge EFGs), 7Li."""
+    from sagpr.datasets import lto
+
+    sites = collect_sites(lto.generate(10, seed=0, progress=False), "Li", source="lto")
+    result = run_comparison(sites, SETTINGS, progress=False)
+    t, s = result.tensorial["scores"], result.scalar["scores"]
+    assert t["theta"]["mae"] < s["theta"]["mae"]
+    assert t["phi"]["mae"] < s["phi"]["mae"]
+    assert t["C~Q"]["mae"] <= s["C~Q"]["mae"]
+    assert t["eta~"]["mae"] <= s["eta~"]["mae"]
