@@ -7,7 +7,7 @@ predictions with a +- resolution band (10 kHz for 7Li).
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 

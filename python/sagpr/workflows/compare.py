@@ -11,7 +11,6 @@ Every finished fit is cached under `<out>/cache`, so an interrupted run resumes 
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -148,8 +147,7 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
 
     cv = CrossValidator(sites, train, models=models, tensor_objective=settings.tensor_objective,
                         n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
-                        b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv",
-                        on_fit=None)
+                        b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv")
 
     # 1. searches: one per model, sharing the CV fits of every design point
     searches, best = {}, {}

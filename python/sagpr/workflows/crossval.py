@@ -59,7 +59,7 @@ class CrossValidator:
 
     def __init__(self, sites, train, *, models: Sequence[str] = MODELS, tensor_objective: str = "metric",
                  n_folds: int = 5, seed: int = 0, by_structure: bool = False, b0=(0.0, 0.0, 1.0),
-                 store: Optional[FeatureStore] = None, cache_dir=None, on_fit: Optional[Callable[[], None]] = None):
+                 store: Optional[FeatureStore] = None, cache_dir=None):
         if tensor_objective not in TENSOR_OBJECTIVES:
             raise ValueError(f"tensor_objective must be one of {TENSOR_OBJECTIVES}, got {tensor_objective!r}")
         self.sites = sites
@@ -72,7 +72,6 @@ class CrossValidator:
         self.b0 = tuple(float(v) for v in b0)
         self.store = store if store is not None else FeatureStore(sites)
         self.cache = RunCache(cache_dir) if cache_dir is not None else None
-        self.on_fit = on_fit
         groups = sites.groups[self.train] if self.by_structure else None
         self.folds = [(self.train[a], self.train[b])
                       for a, b in k_fold(len(self.train), n_folds=self.n_folds, seed=self.seed, groups=groups)]
@@ -115,8 +114,6 @@ class CrossValidator:
                 score = scalar_objective(model, data["val"][model], pred)
             self.n_fits += 1
             scores.append(float(score))
-        if self.on_fit is not None:
-            self.on_fit()
         return scores
 
     def scores(self, params: dict) -> Dict[str, List[float]]:
