@@ -37,6 +37,8 @@ def learning_figure(learning: Sequence[dict], panels=PANELS, *, resolution: floa
                     ax.plot(n, derived, ls="--", label="derived scalar", color="tab:green", marker="^")
         if key == "omega_Q" and resolution:
             ax.axhline(resolution, color="0.5", lw=0.8, ls=":", label=f"{resolution:g} kHz")
+        if key == "omega_Q":
+            ax.legend(fontsize=6)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(n)
