@@ -11,6 +11,7 @@ Every finished fit is cached under `<out>/cache`, so an interrupted run resumes 
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,9 +21,9 @@ import numpy as np
 
 from .cache import RunCache, write_json_atomic
 from .crossval import MODELS, CrossValidator, fingerprint, index_hash
-from .design import Factor, box_behnken
+from .design import Factor, box_behnken, design_points
 from .evaluation import score_scalar, score_tensorial
-from .features import FeatureStore
+from .features import FeatureStore, split_params
 from .fits import fit_predict_scalar, fit_predict_tensor
 from .search import box_behnken_search
 from .splits import train_test_split
@@ -149,27 +150,25 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
                         n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
                         b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv")
 
-    # 1. searches: one per model, sharing the CV fits of every design point
+    # 1. searches: all models are scored at every design point first (they share the features of
+    # a descriptor setting), then each model's search reuses them and verifies its own optimum
     searches, best = {}, {}
     t0 = time.perf_counter()
+    points = list({json.dumps({**fixed, **p}, sort_keys=True): {**fixed, **p} for p in design_points(factors)}.values())
+    # points with the same descriptor setting one after the other: each setting's features once
+    points.sort(key=lambda p: tuple(float(v) for v in split_params(p)[0].values()))
+    for point in points:
+        cv.scores(point)
+        tick(len(models))
     for model in models:
-        evaluate = cv.evaluate(model)
-
-        def counted(params, evaluate=evaluate):
-            value = evaluate(params)
-            tick(1)
-            return value
-
-        result = box_behnken_search(factors, counted, fixed=fixed, progress=False,
+        result = box_behnken_search(factors, cv.evaluate(model), fixed=fixed, progress=False,
                                     cache_dir=None if cache_root is None else cache_root / f"search_{model}")
+        tick(1)  # the surface minimum
         searches[model] = result.to_dict()
         searches[model]["table"] = result.table()
         best[model] = {**fixed, **result.best["params"]}
         if out is not None:
             write_json_atomic(out / "search" / f"{model}.json", searches[model])
-    if bar is not None:  # replicated points may have been skipped
-        bar.n = max(bar.n, n_search)
-        bar.refresh()
     timings["search"] = time.perf_counter() - t0
 
     # 2. final fits and 3. learning curves, each fit cached with its predictions

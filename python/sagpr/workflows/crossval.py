@@ -1,9 +1,9 @@
 """k-fold cross-validation of the tensorial and scalar models inside a training set.
 
 CrossValidator.evaluate(model) is the `evaluate(params) -> per-fold scores` that
-sagpr.workflows.search.box_behnken_search minimises. One call of scores(params) fits every
-requested model on every fold (they share the features of a descriptor setting); results are
-kept in memory and, with cache_dir, on disk, so a repeated or resumed search refits nothing.
+sagpr.workflows.search.box_behnken_search minimises. scores(params) fits all models on every
+fold at once (they share the features of a descriptor setting); results are kept in memory and,
+with cache_dir, on disk, so a repeated or resumed search refits nothing.
 """
 from __future__ import annotations
 
@@ -116,12 +116,15 @@ class CrossValidator:
             scores.append(float(score))
         return scores
 
-    def scores(self, params: dict) -> Dict[str, List[float]]:
-        """Per-fold scores of every model at `params` (cached)."""
+    def scores(self, params: dict, models: Optional[Sequence[str]] = None) -> Dict[str, List[float]]:
+        """Per-fold scores of `models` (default: all of this validator's) at `params` (cached)."""
+        models = self.models if models is None else list(models)
         params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
         memo_key = repr(sorted(params.items()))
         out = self._memo.setdefault(memo_key, {})
-        for model in self.models:
+        for model in models:
+            if model not in self.models:
+                raise ValueError(f"model {model!r} is not among this validator's models {self.models}")
             if model in out:
                 continue
             key = self._key(model, params)
@@ -131,10 +134,10 @@ class CrossValidator:
                 if self.cache:
                     self.cache.put(key, cached)
             out[model] = [float(v) for v in cached]
-        return {m: out[m] for m in self.models}
+        return {m: out[m] for m in models}
 
     def evaluate(self, model: str) -> Callable[[dict], List[float]]:
         """evaluate(params) -> per-fold scores of `model`, for box_behnken_search."""
         if model not in self.models:
             raise ValueError(f"model {model!r} is not among this validator's models {self.models}")
-        return lambda params: self.scores(params)[model]
+        return lambda params: self.scores(params, [model])[model]
