@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .cache import RunCache, write_json_atomic
-from .crossval import MODELS, CrossValidator, fingerprint, index_hash
+from .crossval import MODELS, CrossValidator, check_models, fingerprint, index_hash
 from .design import Factor, box_behnken, design_points
 from .evaluation import score_scalar, score_tensorial
 from .features import FeatureStore, split_params
@@ -118,7 +118,7 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
     from sagpr import nmr
 
     settings = settings or CompareSettings()
-    models = [m for m in settings.models if m in MODELS]
+    models = check_models(settings.models)
     factors = list(settings.factors)
     fixed = dict(settings.fixed)
     overlap = set(fixed) & {f.name for f in factors}
