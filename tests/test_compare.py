@@ -15,6 +15,17 @@ from sagpr.workflows.targets import fold_phi, fold_theta, scalar_targets
 
 from synthetic_efg import random_cells
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These fits are tiny: OpenMP start-up costs more than it saves (2.4x slower on a busy machine)."""
+    from sagpr.parallel import get_num_threads, set_num_threads
+
+    n = get_num_threads()
+    set_num_threads(1)
+    yield
+    set_num_threads(n)
+
+
 SETTINGS = CompareSettings(
     factors=[Factor("cutoff", 3.5, 4.5), Factor("atomic_gaussian_width", 0.3, 0.5),
              Factor("regularizer", 1e-8, 1e-3, scale="log")],
