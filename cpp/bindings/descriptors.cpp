@@ -1,8 +1,141 @@
 #include "bindings.hpp"
+#include "sagpr/clebsch_gordan.hpp"
+#include "sagpr/lambda_soap.hpp"
+#include "sagpr/radial_integral.hpp"
+#include "sagpr/spherical_harmonics.hpp"
 
 namespace sagpr_bindings {
+namespace {
 
-// Placeholder until this part of the core lands.
-void bind_descriptors(py::module_&) {}
+std::vector<sagpr::Frame> frames_from_list(const py::list& frames) {
+    std::vector<sagpr::Frame> out;
+    out.reserve(py::len(frames));
+    for (const auto& item : frames) {
+        auto t = item.cast<py::tuple>();
+        if (py::len(t) != 4) throw py::value_error("each frame must be (positions, numbers, cell, pbc)");
+        out.push_back(frame_from_arrays(t[0].cast<DoubleArray>(), t[1].cast<IntArray>(), t[2].cast<DoubleArray>(),
+                                        t[3].cast<py::sequence>()));
+    }
+    return out;
+}
+
+py::ssize_t count_centers(const std::vector<sagpr::Frame>& frames, const std::vector<int>& center_species) {
+    py::ssize_t n = 0;
+    for (const auto& f : frames) n += static_cast<py::ssize_t>(sagpr::LambdaSoap::select_centers(f, center_species).size());
+    return n;
+}
+
+}  // namespace
+
+void bind_descriptors(py::module_& m) {
+    py::class_<sagpr::LambdaSoap>(m, "LambdaSoap", "lambda-SOAP calculator (see sagpr.LambdaSOAP)")
+        .def(py::init([](int o3_lambda, double cutoff, int max_radial, int max_angular, double width,
+                         double smooth_width, double center_weight, bool normalize, std::vector<int> species) {
+                 sagpr::LambdaSoapHypers h;
+                 h.o3_lambda = o3_lambda;
+                 h.cutoff = cutoff;
+                 h.max_radial = max_radial;
+                 h.max_angular = max_angular;
+                 h.atomic_gaussian_width = width;
+                 h.cutoff_smooth_width = smooth_width;
+                 h.center_atom_weight = center_weight;
+                 h.normalize = normalize;
+                 h.species = std::move(species);
+                 py::gil_scoped_release release;  // the radial tables take a moment
+                 return new sagpr::LambdaSoap(h);
+             }),
+             py::arg("o3_lambda"), py::arg("cutoff"), py::arg("max_radial"), py::arg("max_angular"),
+             py::arg("atomic_gaussian_width"), py::arg("cutoff_smooth_width"), py::arg("center_atom_weight"),
+             py::arg("normalize"), py::arg("species"))
+        .def_property_readonly("n_features", &sagpr::LambdaSoap::n_features)
+        .def_property_readonly("n_components", &sagpr::LambdaSoap::n_components)
+        .def_property_readonly("labels",
+                               [](const sagpr::LambdaSoap& self) {
+                                   const auto& labels = self.labels();
+                                   py::array_t<int> out({static_cast<py::ssize_t>(labels.size()), py::ssize_t(6)});
+                                   for (size_t i = 0; i < labels.size(); ++i)
+                                       for (int k = 0; k < 6; ++k) out.mutable_at(i, k) = labels[i][k];
+                                   return out;
+                               })
+        .def(
+            "compute",
+            [](const sagpr::LambdaSoap& self, const py::list& frames, const std::vector<int>& center_species) {
+                auto data = frames_from_list(frames);
+                const py::ssize_t n = count_centers(data, center_species);
+                py::array_t<double> out({n, py::ssize_t(self.n_components()), py::ssize_t(self.n_features())});
+                double* ptr = out.mutable_data();
+                {
+                    py::gil_scoped_release release;
+                    self.compute(data, center_species, ptr);
+                }
+                return out;
+            },
+            py::arg("frames"), py::arg("center_species"),
+            "Features (n_centers, 2*o3_lambda+1, n_features) of a list of (positions, numbers, cell, pbc).")
+        .def(
+            "density",
+            [](const sagpr::LambdaSoap& self, const py::list& frames, const std::vector<int>& center_species) {
+                auto data = frames_from_list(frames);
+                const auto& h = self.hypers();
+                const py::ssize_t n = count_centers(data, center_species);
+                py::array_t<double> out({n, py::ssize_t(h.species.size()), py::ssize_t(h.max_radial),
+                                         py::ssize_t((h.max_angular + 1) * (h.max_angular + 1))});
+                double* ptr = out.mutable_data();
+                {
+                    py::gil_scoped_release release;
+                    self.density(data, center_species, ptr);
+                }
+                return out;
+            },
+            py::arg("frames"), py::arg("center_species"),
+            "Density coefficients (n_centers, n_species, max_radial, (max_angular+1)^2), lm = l*l + l + m.");
+
+    m.def(
+        "real_spherical_harmonics",
+        [](int l_max, const DoubleArray& points) {
+            if (points.ndim() != 2 || points.shape(1) != 3) throw py::value_error("points must have shape (n, 3)");
+            const py::ssize_t n = points.shape(0), size = (l_max + 1) * (l_max + 1);
+            py::array_t<double> out({n, size});
+            auto p = points.unchecked<2>();
+            for (py::ssize_t i = 0; i < n; ++i) {
+                const double r = std::sqrt(p(i, 0) * p(i, 0) + p(i, 1) * p(i, 1) + p(i, 2) * p(i, 2));
+                sagpr::real_spherical_harmonics(l_max, p(i, 0) / r, p(i, 1) / r, p(i, 2) / r,
+                                                out.mutable_data(i, 0));
+            }
+            return out;
+        },
+        py::arg("l_max"), py::arg("points"), "Real spherical harmonics (n, (l_max+1)^2) of the directions of points.");
+    m.def(
+        "real_clebsch_gordan",
+        [](int l1, int l2, int lambda) {
+            auto cg = sagpr::real_clebsch_gordan(l1, l2, lambda);
+            return to_numpy(cg.values, {2 * lambda + 1, 2 * l1 + 1, 2 * l2 + 1});
+        },
+        py::arg("l1"), py::arg("l2"), py::arg("o3_lambda"), "Real Clebsch-Gordan coefficients C[mu, m1, m2].");
+    m.def(
+        "radial_integrals",
+        [](int max_radial, int max_angular, double cutoff, double width, const DoubleArray& distances, bool splined) {
+            sagpr::RadialIntegral radial(max_radial, max_angular, cutoff, width);
+            const py::ssize_t n = distances.size(), size = max_radial * (max_angular + 1);
+            py::array_t<double> out({n, py::ssize_t(max_radial), py::ssize_t(max_angular + 1)});
+            std::vector<double> deriv(size);
+            for (py::ssize_t i = 0; i < n; ++i) {
+                if (splined) radial.evaluate(distances.data()[i], out.mutable_data(i, 0, 0));
+                else radial.integrate(distances.data()[i], out.mutable_data(i, 0, 0), deriv.data());
+            }
+            return out;
+        },
+        py::arg("max_radial"), py::arg("max_angular"), py::arg("cutoff"), py::arg("atomic_gaussian_width"),
+        py::arg("distances"), py::arg("splined") = true, "Radial integrals I_nl(d) (n, max_radial, max_angular+1).");
+    m.def(
+        "radial_basis",
+        [](int max_radial, double cutoff, const DoubleArray& r) {
+            sagpr::RadialIntegral radial(max_radial, 0, cutoff, cutoff);
+            py::array_t<double> out({r.size(), py::ssize_t(max_radial)});
+            for (py::ssize_t i = 0; i < r.size(); ++i) radial.basis(r.data()[i], out.mutable_data(i, 0));
+            return out;
+        },
+        py::arg("max_radial"), py::arg("cutoff"), py::arg("r"), "Orthonormal GTO radial basis R_n(r), (n, max_radial).");
+}
 
 }  // namespace sagpr_bindings

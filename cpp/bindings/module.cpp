@@ -1,5 +1,7 @@
 #include "bindings.hpp"
 
+#include <omp.h>
+
 #include <stdexcept>
 
 namespace sagpr_bindings {
@@ -40,4 +42,11 @@ PYBIND11_MODULE(_core, m) {
     sagpr_bindings::bind_descriptors(m);
     sagpr_bindings::bind_ewald(m);
     sagpr_bindings::bind_kernels(m);
+
+    m.def("set_num_threads", [](int n) {
+        if (n < 1) throw py::value_error("the number of threads must be at least 1");
+        omp_set_num_threads(n);
+    }, py::arg("n"), "Number of OpenMP threads used by the C++ core from now on.");
+    m.def("get_num_threads", [] { return omp_get_max_threads(); },
+          "Number of OpenMP threads the C++ core uses.");
 }

@@ -15,8 +15,13 @@ _EXPORTS = {
     "TensorModel": "sagpr.models",
     "ScalarModel": "sagpr.models",
     "load": "sagpr.models",
+    "set_num_threads": "sagpr.parallel",
+    "get_num_threads": "sagpr.parallel",
 }
-_SUBMODULES = {"io", "nmr", "tensors", "reference", "datasets", "descriptors", "models", "workflows", "plots"}
+_SUBMODULES = {
+    "io", "nmr", "tensors", "isotopes", "rotations", "metrics", "reference", "datasets", "descriptors",
+    "models", "workflows", "plots", "distributed", "parallel",
+}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
 

@@ -1,6 +1,7 @@
 """Conversion of ase.Atoms to the plain arrays the C++ core takes, with clear errors."""
 from __future__ import annotations
 
+import re
 from typing import Iterable, List, Sequence, Union
 
 import numpy as np
@@ -56,3 +57,23 @@ def species_numbers(species: Sequence[Union[int, str]]) -> List[int]:
                 raise ValueError(f"invalid atomic number {s!r}")
             out.add(z)
     return sorted(out)
+
+
+_FRAME_PREFIX = re.compile(r"^frame (\d+): ")
+
+
+def renumber_frame_error(err: Exception, first_index: int, n_frames: int) -> Exception:
+    """The same exception with its "frame k: " prefix counted from `first_index` (for chunked work).
+
+    sagpr's errors start with "frame k: " counted within the frames passed; when those frames are
+    a chunk of a longer input, the user needs the position in the whole input.
+    """
+    message = str(err)
+    match = _FRAME_PREFIX.match(message)
+    if match:
+        message = f"frame {first_index + int(match.group(1))}: " + message[match.end():]
+    else:
+        message = f"frames {first_index}-{first_index + n_frames - 1}: {message}"
+    new = type(err)(message)
+    new.__cause__ = err
+    return new

@@ -9,7 +9,6 @@ frame-level ``efg_units`` entry.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
@@ -17,6 +16,7 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 from ase import Atoms
 
+from ._atomic import atomic_path
 from ._frames import as_frame_list
 from .nmr import convert_efg, normalize_units
 
@@ -75,13 +75,13 @@ def read_efg(
     *,
     format: Optional[str] = None,
     units: Optional[str] = None,
-    default_units: str = "au",
+    default_units: Optional[str] = None,
 ) -> List[Atoms]:
     """Frames (list of ase.Atoms) with per-atom EFG tensors from a .magres or extended XYZ file.
 
     Each frame gets ``arrays["efg"]`` (N, 3, 3) and ``info["efg_units"]`` ("au" or "V/A^2") as the
     file states them (magres "units efg au"; extxyz frame key efg_units). A file that does not state
-    units is taken to be in ``default_units``, with a warning. ``units`` converts every frame to
+    units is taken to be in ``default_units``; without it, "au" is assumed with a warning. ``units`` converts every frame to
     the given units. Errors name the file and frame.
     """
     from ase.io import read
@@ -91,7 +91,7 @@ def read_efg(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     target = normalize_units(units) if units is not None else None
-    fallback = normalize_units(default_units)
+    fallback = normalize_units(default_units) if default_units is not None else None
     try:
         frames = read(path, index=index, format=fmt)
     except Exception as err:  # ase raises many kinds for malformed input
@@ -108,8 +108,9 @@ def read_efg(
         else:
             stated = atoms.info.get("efg_units")
         if stated is None:
-            warnings.warn(f"{where}: EFG units not stated, assuming {fallback!r}", stacklevel=2)
-            file_units = fallback
+            if fallback is None:
+                warnings.warn(f"{where}: EFG units not stated, assuming 'au' (pass default_units=...)", stacklevel=2)
+            file_units = fallback or "au"
         else:
             try:
                 file_units = normalize_units(str(stated))
@@ -125,16 +126,8 @@ def read_efg(
 
 
 def _atomic_write(path: Path, write) -> None:
-    folder = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_efg(
@@ -148,7 +141,8 @@ def write_efg(
 
     Format from the extension (.xyz/.extxyz, .magres) or ``format``. Frame units come from
     ``info["efg_units"]`` ("au" if absent). extxyz: written in ``units`` (default: each frame's own)
-    with ``efg_units`` recorded. magres: one frame only, always in au (converted), readable by
+    with ``efg_units`` recorded; other numeric per-atom arrays of at most 2 dimensions and scalar
+    or string info entries are kept (ase writes floats with 8 decimals). magres: one frame only, always in au (converted), readable by
     MagresView and soprano.
     """
     from ase.io import write

@@ -11,19 +11,19 @@ PAS, compared after aligning the predicted frame with the reference one over the
 symmetry. When two principal values are nearly equal in magnitude (relative gap below
 degeneracy_tol in the reference or the prediction) the axis labels are ambiguous; the
 "corrected" scores also try the swapped labelling of the predicted frame and keep the one that
-best matches the reference (largest q~).
+best matches the reference (largest q~); the principal values follow the new labels.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from ._atomic import write_text_atomic
 from .isotopes import Isotope, get_isotope
 from .nmr import (
     CQ_MHZ_PER_AU_MB,
@@ -97,8 +97,9 @@ def _jsonable(x):
 class MetricsReport:
     """Scores of one nucleus. ``scores[name]`` is {"mae", "rmse", "r", "unit"}; angles in degrees.
 
-    Names: "C~Q", "eta~", "eta", "C_Q" (MHz), "omega_Q" (kHz), "theta", "phi",
-    "theta (corrected)", "phi (corrected)", "V_ij" (all six independent components, units of V).
+    Names: "C~Q", "eta~", "eta", "C_Q" (MHz), "omega_Q" (kHz), "theta", "phi", "V_ij" (all six
+    independent components, units of V), and "C~Q (corrected)", "eta~ (corrected)",
+    "theta (corrected)", "phi (corrected)" with the near-degenerate axis labels reassigned.
     ``orientation`` has q~ statistics; ``vij_mae`` the MAE per component; ``values`` per-site arrays
     (reference/predicted normalised quantities, angles, q~) for plots.
     """
@@ -135,16 +136,7 @@ class MetricsReport:
         """The report as JSON (NaN as null); written atomically to `path` if given."""
         text = json.dumps(self.to_dict(per_site=per_site), indent=indent)
         if path is not None:
-            path = os.fspath(path)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w") as f:
-                    f.write(text + "\n")
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            write_text_atomic(path, text + "\n")
         return text
 
     def __str__(self) -> str:
@@ -262,7 +254,7 @@ def metrics(
     zy_p, yx_p = _gaps(wp)
     amb_zy = (zy_r < degeneracy_tol) | (zy_p < degeneracy_tol)
     amb_yx = (yx_r < degeneracy_tol) | (yx_p < degeneracy_tol)
-    q_cor, F_cor = q_unc.copy(), Fp_aligned.copy()
+    q_cor, F_cor, wp_cor = q_unc.copy(), Fp_aligned.copy(), wp.copy()
     relabelled = np.zeros(n, dtype=bool)
     for allowed, (cols, signs) in (
         (amb_zy, _SWAP_ZY),
@@ -279,6 +271,7 @@ def metrics(
         sel = idx[better]
         q_cor[sel] = qc[better]
         F_cor[sel] = cand[better] * _D2_SIGNS[kc[better]][:, None, :]
+        wp_cor[sel] = wp[sel][:, cols]
         relabelled[sel] = True
     th_c, ph_c = _angles_in_frames(F_cor, b)
 
@@ -293,6 +286,8 @@ def metrics(
         "eta": _score(eta_r, eta_p, "-"),
         "C_Q": _score(cq_r, cq_p, "MHz"),
         "omega_Q": _score(om_r, om_p, "kHz"),
+        "C~Q (corrected)": _score(cqt_r, (wp_cor[:, 2] - mu) / sigma, "-"),
+        "eta~ (corrected)": _score(etat_r, (wp_cor[:, 0] - wp_cor[:, 1]) / mu, "-"),
         "theta": _score(th_r * deg, th_p * deg, "deg"),
         "phi": _score(ph_r * deg, (ph_r + dph) * deg, "deg"),
         "theta (corrected)": _score(th_r * deg, th_c * deg, "deg"),

@@ -9,7 +9,7 @@ Conventions (documented in docs/nmr.md):
   oriented so that their component of largest magnitude is positive, and y = z cross x
   (right-handed, det F = +1). Any of the four frames F diag(+-1, +-1, +-1) with det +1 (the D2
   frame symmetry) describes the same tensor; use orientation_agreement to compare frames.
-- C_Q = e Q Vzz / h in MHz: C_Q[MHz] = 0.2349647784 * Vzz[au] * Q[mb]
+- C_Q = e Q Vzz / h in MHz: C_Q[MHz] = 0.2349647782 * Vzz[au] * Q[mb]
   (1 au = E_h / (e a0^2) = 9.7173624292e21 V/m^2 = 97.173624292 V/A^2, CODATA 2018).
 - omega_Q = 3 / (2I(2I - 1)) * C_Q * (3 cos^2 theta - 1 + eta sin^2 theta cos 2phi) / 2 in kHz,
   the first-order quadrupolar frequency, theta and phi the polar and azimuthal angles of the field
@@ -43,6 +43,8 @@ __all__ = [
     "quadrupolar_frequency",
     "quadrupolar_frequency_from_angles",
     "field_angles",
+    "observables",
+    "normalize_units",
     "orientation_agreement",
     "align_frames",
     "matrix_to_quaternion",
@@ -249,8 +251,55 @@ def field_angles(
     return _angles_in_frames(frames, _directions(b0, len(frames)))
 
 
+def observables(
+    V,
+    isotopes: IsotopeSpec,
+    b0=(0.0, 0.0, 1.0),
+    units: str = "au",
+    *,
+    defaults: Optional[Mapping[str, Union[str, Isotope]]] = None,
+    rtol: float = 1e-4,
+    atol: float = 1e-8,
+    labels=None,
+) -> dict:
+    """All per-site EFG observables in one pass, as a dict of arrays (N,) unless noted:
+
+    "vxx", "vyy", "vzz" (units of V), "eta", "cq" (MHz), "omega_q" (kHz), "theta", "phi" (degrees,
+    field b0 in the PAS), "frames" (N, 3, 3) and "quaternions" (N, 4, w >= 0) of the PAS.
+    """
+    V = check_efg(V, rtol=rtol, atol=atol, labels=labels)
+    S = symmetric_traceless_part(V)
+    values, frames = _eig_nqr(S)
+    spin, q = _isotopes(isotopes, len(S), defaults)
+    b = _directions(b0, len(S))
+    theta, phi = _angles_in_frames(frames, b)
+    bvb = convert_efg(np.einsum("ni,nij,nj->n", b, S, b), units, "au")
+    return {
+        "vxx": values[:, 0],
+        "vyy": values[:, 1],
+        "vzz": values[:, 2],
+        "eta": _eta(values, atol),
+        "cq": CQ_MHZ_PER_AU_MB * convert_efg(values[:, 2], units, "au") * q,
+        "omega_q": 3.0 / (2.0 * spin * (2.0 * spin - 1.0)) * CQ_MHZ_PER_AU_MB * q * bvb * 1e3,
+        "theta": np.degrees(theta),
+        "phi": np.degrees(phi),
+        "frames": frames,
+        "quaternions": matrix_to_quaternion(frames, check=False),
+    }
+
+
 # Post-multiplying a frame by a rotation of pi about its x, y or z axis: the D2 frame symmetry.
 _D2_SIGNS = np.array([[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]])
+
+
+def _proper(frames, name) -> np.ndarray:
+    """Orthonormal frames (N, 3, 3) made proper: det -1 frames get their third column negated
+    (for an eigenvector frame every such choice is equivalent under the D2 symmetry)."""
+    F = np.array(frames, dtype=np.float64)
+    if F.ndim != 3 or F.shape[1:] != (3, 3):
+        raise ValueError(f"{name} must have shape (N, 3, 3), got {F.shape}")
+    F[np.linalg.det(F) < 0, :, 2] *= -1.0
+    return F
 
 
 def orientation_agreement(frames_ref, frames_pred, *, return_index: bool = False):
@@ -260,11 +309,12 @@ def orientation_agreement(frames_ref, frames_pred, *, return_index: bool = False
     right-multiplying q_pred by g in {1, i, j, k} (a pi rotation about a PAS axis) permutes the
     components of the relative quaternion up to sign, so q~ is the largest of its four components.
     It is the cosine of half the smallest misorientation angle, invariant to eigenvector sign flips
-    of either frame. With return_index, also the D2 element k (0: identity, 1/2/3: pi about x/y/z)
+    of either frame (frames with det -1, e.g. raw eigenvector matrices, are accepted and made proper by
+    negating their third column). With return_index, also the D2 element k (0: identity, 1/2/3: pi about x/y/z)
     that aligns frames_pred with frames_ref.
     """
-    q_ref = matrix_to_quaternion(frames_ref)
-    q_pred = matrix_to_quaternion(frames_pred)
+    q_ref = matrix_to_quaternion(_proper(frames_ref, "frames_ref"))
+    q_pred = matrix_to_quaternion(_proper(frames_pred, "frames_pred"))
     rel = np.abs(quaternion_multiply(quaternion_conjugate(q_ref), q_pred))
     k = np.argmax(rel, axis=-1)
     qt = np.minimum(np.take_along_axis(rel, k[..., None], axis=-1)[..., 0], 1.0)
@@ -273,7 +323,7 @@ def orientation_agreement(frames_ref, frames_pred, *, return_index: bool = False
 
 def align_frames(frames_ref, frames_pred) -> np.ndarray:
     """frames_pred (N, 3, 3) with axis signs flipped (det kept +1) to be closest to frames_ref."""
-    frames_pred = np.asarray(frames_pred, dtype=np.float64)
+    frames_pred = _proper(frames_pred, "frames_pred")
     _, k = orientation_agreement(frames_ref, frames_pred, return_index=True)
     return frames_pred * _D2_SIGNS[k][:, None, :]
 

@@ -1,0 +1,83 @@
+// lambda-SOAP: equivariant power spectrum of smooth neighbour densities.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "sagpr/clebsch_gordan.hpp"
+#include "sagpr/frame.hpp"
+#include "sagpr/neighbors.hpp"
+#include "sagpr/radial_integral.hpp"
+
+namespace sagpr {
+
+struct LambdaSoapHypers {
+    int o3_lambda = 0;
+    double cutoff = 5.0;
+    int max_radial = 8;
+    int max_angular = 6;
+    double atomic_gaussian_width = 0.3;
+    double cutoff_smooth_width = 0.5;
+    double center_atom_weight = 1.0;
+    bool normalize = true;
+    std::vector<int> species;  // atomic numbers of the neighbour channels, sorted
+};
+
+// Per centre i, density coefficients per neighbour species a
+//   c^a_nlm = sum_j w(j) f_c(r_ij) I_nl(r_ij) Y_lm(r_ij_hat)
+// (w = center_atom_weight for the centre itself, 1 otherwise; f_c a cosine switch over the last
+// cutoff_smooth_width before the cutoff), and features
+//   x_mu[(a n l1), (b n' l2)] = sum_{m1 m2} C^{lambda mu}_{l1 m1 l2 m2} c^a_{n l1 m1} c^b_{n' l2 m2}
+// for l1 + l2 + lambda even (proper tensors; Willatt, Musil, Ceriotti, J. Chem. Phys. 150, 154110
+// (2019); Grisafi et al., Phys. Rev. Lett. 120, 036002 (2018)). Each unordered pair of (a n l)
+// channels is kept once; off-diagonal pairs carry a factor sqrt(2), so dot products between
+// feature vectors equal those of the full ordered tensor product.
+class LambdaSoap {
+public:
+    explicit LambdaSoap(LambdaSoapHypers hypers);
+
+    const LambdaSoapHypers& hypers() const { return hypers_; }
+    int n_components() const { return 2 * hypers_.o3_lambda + 1; }
+    int64_t n_features() const { return static_cast<int64_t>(labels_.size()); }
+    // Per feature: (Z_a, n, l1, Z_b, n', l2).
+    const std::vector<std::array<int, 6>>& labels() const { return labels_; }
+    int density_size() const;  // n_species * max_radial * (max_angular+1)^2
+
+    // The centres of a frame: atoms whose number is in center_species (all atoms if empty).
+    static std::vector<int> select_centers(const Frame& frame, const std::vector<int>& center_species);
+
+    // Features of all selected centres of all frames, frames in order, written row-major to
+    // out[(centre * n_components + mu) * n_features + f]. Throws std::invalid_argument naming
+    // the frame and atom for invalid frames or atoms of species outside hypers.species.
+    void compute(const std::vector<Frame>& frames, const std::vector<int>& center_species, double* out) const;
+
+    // Density coefficients of the selected centres: out[(centre * n_species*max_radial + a*max_radial + n)
+    // * (max_angular+1)^2 + l*l + l + m].
+    void density(const std::vector<Frame>& frames, const std::vector<int>& center_species, double* out) const;
+
+    // Relative norm below which a centre's normalised features are set to exactly zero:
+    // ||x||_F <= threshold * ||c||^2 means the lambda part vanishes by symmetry.
+    static constexpr double zero_threshold = 1e-10;
+
+private:
+    struct Block {
+        int l1, l2;
+        RealClebschGordan cg;
+        int64_t offset;  // first feature index of this block
+    };
+    void check_frames(const std::vector<Frame>& frames) const;
+    void center_density(const Frame& frame, int center, const NeighborList& list, int list_index,
+                        double* density, std::vector<double>& scratch) const;
+    void center_features(const double* density, double* out) const;
+
+    template <typename Kernel>
+    void for_each_center(const std::vector<Frame>& frames, const std::vector<int>& center_species, Kernel kernel) const;
+
+    LambdaSoapHypers hypers_;
+    RadialIntegral radial_;
+    std::vector<int> species_index_;  // atomic number -> channel, -1 if absent
+    std::vector<Block> blocks_;
+    std::vector<std::array<int, 6>> labels_;
+};
+
+}  // namespace sagpr

@@ -1,0 +1,262 @@
+#include "sagpr/lambda_soap.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#include "sagpr/spherical_harmonics.hpp"
+
+namespace sagpr {
+namespace {
+
+constexpr double pi = 3.14159265358979323846;
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Cosine switch: 1 inside cutoff - width, 0 at the cutoff, continuous first derivative.
+double cutoff_function(double r, double cutoff, double width) {
+    if (r >= cutoff) return 0.0;
+    if (width <= 0.0 || r <= cutoff - width) return 1.0;
+    return 0.5 * (1.0 + std::cos(pi * (r - cutoff + width) / width));
+}
+
+// Runs body(i) for i in [0, n) on OpenMP threads and rethrows the first exception.
+template <typename Body>
+void parallel_for(int64_t n, Body body) {
+    std::exception_ptr error = nullptr;
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int64_t i = 0; i < n; ++i) {
+        try {
+            body(i);
+        } catch (...) {
+#pragma omp critical
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+LambdaSoap::LambdaSoap(LambdaSoapHypers hypers)
+    : hypers_(std::move(hypers)),
+      radial_(hypers_.max_radial, hypers_.max_angular, hypers_.cutoff, hypers_.atomic_gaussian_width) {
+    const auto& h = hypers_;
+    if (h.o3_lambda < 0) throw std::invalid_argument("o3_lambda must be non-negative");
+    if (h.o3_lambda > 2 * h.max_angular) {
+        throw std::invalid_argument("o3_lambda must be at most 2 * max_angular to have any feature");
+    }
+    if (!(h.cutoff_smooth_width >= 0.0) || h.cutoff_smooth_width > h.cutoff) {
+        throw std::invalid_argument("cutoff_smooth_width must be between 0 and the cutoff");
+    }
+    if (!std::isfinite(h.center_atom_weight)) throw std::invalid_argument("center_atom_weight must be finite");
+    if (h.species.empty()) throw std::invalid_argument("species must list at least one atomic number");
+    std::vector<int> sorted = h.species;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end() || sorted.front() < 1 || sorted.back() > 118) {
+        throw std::invalid_argument("species must be distinct atomic numbers between 1 and 118");
+    }
+    hypers_.species = sorted;
+    species_index_.assign(119, -1);
+    for (size_t a = 0; a < sorted.size(); ++a) species_index_[sorted[a]] = static_cast<int>(a);
+
+    const int lambda = h.o3_lambda, n_max = h.max_radial;
+    const int q_size = static_cast<int>(sorted.size()) * n_max;
+    int64_t offset = 0;
+    for (int l1 = 0; l1 <= h.max_angular; ++l1) {
+        for (int l2 = l1; l2 <= h.max_angular; ++l2) {
+            if (lambda < l2 - l1 || lambda > l1 + l2 || (l1 + l2 + lambda) % 2 != 0) continue;
+            blocks_.push_back({l1, l2, real_clebsch_gordan(l1, l2, lambda), offset});
+            for (int q1 = 0; q1 < q_size; ++q1) {
+                for (int q2 = (l1 == l2 ? q1 : 0); q2 < q_size; ++q2) {
+                    labels_.push_back({sorted[q1 / n_max], q1 % n_max, l1, sorted[q2 / n_max], q2 % n_max, l2});
+                }
+            }
+            offset = static_cast<int64_t>(labels_.size());
+        }
+    }
+}
+
+int LambdaSoap::density_size() const {
+    const int lm = (hypers_.max_angular + 1) * (hypers_.max_angular + 1);
+    return static_cast<int>(hypers_.species.size()) * hypers_.max_radial * lm;
+}
+
+std::vector<int> LambdaSoap::select_centers(const Frame& frame, const std::vector<int>& center_species) {
+    std::vector<int> centers;
+    for (int i = 0; i < frame.size(); ++i) {
+        if (center_species.empty() ||
+            std::find(center_species.begin(), center_species.end(), frame.numbers[i]) != center_species.end()) {
+            centers.push_back(i);
+        }
+    }
+    return centers;
+}
+
+void LambdaSoap::check_frames(const std::vector<Frame>& frames) const {
+    for (size_t k = 0; k < frames.size(); ++k) {
+        try {
+            validate_frame(frames[k]);
+        } catch (const std::invalid_argument& err) {
+            throw std::invalid_argument("frame " + std::to_string(k) + ": " + err.what());
+        }
+        for (int i = 0; i < frames[k].size(); ++i) {
+            const int z = frames[k].numbers[i];
+            if (z < 1 || z > 118 || species_index_[z] < 0) {
+                throw std::invalid_argument("frame " + std::to_string(k) + ": atom " + std::to_string(i) +
+                                            " has atomic number " + std::to_string(z) +
+                                            ", which is not among the descriptor's species");
+            }
+        }
+    }
+}
+
+template <typename Kernel>
+void LambdaSoap::for_each_center(const std::vector<Frame>& frames, const std::vector<int>& center_species,
+                                 Kernel kernel) const {
+    check_frames(frames);
+    // Frames are processed in chunks of a few thousand centres so neighbour lists stay small.
+    size_t first = 0;
+    int64_t global = 0;
+    while (first < frames.size()) {
+        size_t last = first;
+        std::vector<std::vector<int>> centers;
+        int64_t n_chunk = 0;
+        while (last < frames.size() && (n_chunk < 4096 || last == first)) {
+            centers.push_back(select_centers(frames[last], center_species));
+            n_chunk += static_cast<int64_t>(centers.back().size());
+            ++last;
+        }
+        std::vector<NeighborList> lists(last - first);
+        parallel_for(static_cast<int64_t>(lists.size()), [&](int64_t k) {
+            lists[k] = build_neighbor_list(frames[first + k], hypers_.cutoff, centers[k]);
+        });
+        std::vector<std::pair<int, int>> items;  // (frame in chunk, centre position in its list)
+        items.reserve(n_chunk);
+        for (size_t k = 0; k < centers.size(); ++k)
+            for (size_t c = 0; c < centers[k].size(); ++c) items.emplace_back(static_cast<int>(k), static_cast<int>(c));
+        parallel_for(static_cast<int64_t>(items.size()), [&](int64_t it) {
+            const auto [k, c] = items[it];
+            kernel(frames[first + k], centers[k][c], lists[k], c, global + it);
+        });
+        global += n_chunk;
+        first = last;
+    }
+}
+
+void LambdaSoap::center_density(const Frame& frame, int center, const NeighborList& list, int list_index,
+                                double* density, std::vector<double>& scratch) const {
+    const auto& h = hypers_;
+    const int n_max = h.max_radial, l_max = h.max_angular;
+    const int lm_size = (l_max + 1) * (l_max + 1);
+    const int nl_size = n_max * (l_max + 1);
+    scratch.resize(nl_size + lm_size);
+    double* radial = scratch.data();
+    double* ylm = radial + nl_size;
+    std::fill(density, density + density_size(), 0.0);
+
+    auto add = [&](int channel, double weight) {
+        double* c = density + static_cast<size_t>(channel) * n_max * lm_size;
+        for (int n = 0; n < n_max; ++n) {
+            for (int l = 0; l <= l_max; ++l) {
+                const double rw = weight * radial[n * (l_max + 1) + l];
+                double* row = c + n * lm_size + l * l;
+                const double* y = ylm + l * l;
+                for (int m = 0; m < 2 * l + 1; ++m) row[m] += rw * y[m];
+            }
+        }
+    };
+
+    if (h.center_atom_weight != 0.0) {
+        // The centre's own Gaussian: only l = 0 survives, Y_00 = 1/sqrt(4 pi).
+        radial_.evaluate(0.0, radial);
+        std::fill(ylm, ylm + lm_size, 0.0);
+        ylm[0] = 1.0 / std::sqrt(4.0 * pi);
+        add(species_index_[frame.numbers[center]], h.center_atom_weight);
+    }
+    for (auto p = list.begin(list_index); p != list.end(list_index); ++p) {
+        const double fc = cutoff_function(p->distance, h.cutoff, h.cutoff_smooth_width);
+        if (fc == 0.0) continue;
+        radial_.evaluate(p->distance, radial);
+        const Eigen::Vector3d u = p->vector / p->distance;
+        real_spherical_harmonics(l_max, u.x(), u.y(), u.z(), ylm);
+        add(species_index_[frame.numbers[p->j]], fc);
+    }
+}
+
+void LambdaSoap::center_features(const double* density, double* out) const {
+    const auto& h = hypers_;
+    const int lm_size = (h.max_angular + 1) * (h.max_angular + 1);
+    const int q_size = static_cast<int>(h.species.size()) * h.max_radial;
+    const int n_mu = n_components();
+    const int64_t n_feat = n_features();
+    const double sqrt2 = std::sqrt(2.0);
+    Eigen::Map<const RowMatrix> c(density, q_size, lm_size);
+
+    // All mu of a block in one GEMM: left stacks c_l1 G^mu (mu-major), pair = left c_l2^T.
+    static thread_local RowMatrix left, pair;
+    for (const Block& block : blocks_) {
+        const int d1 = 2 * block.l1 + 1, d2 = 2 * block.l2 + 1;
+        const auto c1 = c.middleCols(block.l1 * block.l1, d1);
+        const auto c2 = c.middleCols(block.l2 * block.l2, d2);
+        left.resize(static_cast<Eigen::Index>(n_mu) * q_size, d2);
+        for (int mu = 0; mu < n_mu; ++mu) {
+            Eigen::Map<const RowMatrix> g(block.cg.values.data() + static_cast<size_t>(mu) * d1 * d2, d1, d2);
+            left.middleRows(static_cast<Eigen::Index>(mu) * q_size, q_size).noalias() = c1 * g;
+        }
+        pair.noalias() = left * c2.transpose();
+        for (int mu = 0; mu < n_mu; ++mu) {
+            double* row = out + static_cast<size_t>(mu) * n_feat + block.offset;
+            const double* p = pair.data() + static_cast<size_t>(mu) * q_size * q_size;
+            if (block.l1 == block.l2) {
+                for (int q1 = 0; q1 < q_size; ++q1) {
+                    const double* pq = p + static_cast<size_t>(q1) * q_size;
+                    *row++ = pq[q1];
+                    for (int q2 = q1 + 1; q2 < q_size; ++q2) *row++ = sqrt2 * pq[q2];
+                }
+            } else {
+                const size_t size = static_cast<size_t>(q_size) * q_size;
+                for (size_t k = 0; k < size; ++k) row[k] = sqrt2 * p[k];
+            }
+        }
+    }
+
+    if (h.normalize) {
+        const size_t size = static_cast<size_t>(n_mu) * n_feat;
+        double norm2 = 0.0;
+        for (size_t i = 0; i < size; ++i) norm2 += out[i] * out[i];
+        const double density_norm2 = c.squaredNorm();
+        const double norm = std::sqrt(norm2);
+        if (norm <= zero_threshold * density_norm2 || norm == 0.0) {
+            std::fill(out, out + size, 0.0);
+        } else {
+            for (size_t i = 0; i < size; ++i) out[i] /= norm;
+        }
+    }
+}
+
+void LambdaSoap::compute(const std::vector<Frame>& frames, const std::vector<int>& center_species,
+                         double* out) const {
+    const size_t stride = static_cast<size_t>(n_components()) * n_features();
+    for_each_center(frames, center_species, [&](const Frame& frame, int center, const NeighborList& list, int index,
+                                                int64_t global) {
+        static thread_local std::vector<double> density, scratch;
+        density.resize(density_size());
+        center_density(frame, center, list, index, density.data(), scratch);
+        center_features(density.data(), out + static_cast<size_t>(global) * stride);
+    });
+}
+
+void LambdaSoap::density(const std::vector<Frame>& frames, const std::vector<int>& center_species,
+                         double* out) const {
+    const size_t stride = density_size();
+    for_each_center(frames, center_species, [&](const Frame& frame, int center, const NeighborList& list, int index,
+                                                int64_t global) {
+        static thread_local std::vector<double> scratch;
+        center_density(frame, center, list, index, out + static_cast<size_t>(global) * stride, scratch);
+    });
+}
+
+}  // namespace sagpr

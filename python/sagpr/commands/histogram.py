@@ -1,0 +1,63 @@
+"""`sagpr histogram`: omega_Q histogram, peak regions and per-site region labels."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "histogram",
+        help="histogram of omega_Q over all sites of a species, with peak regions and site labels",
+        description="Histogram the quadrupolar frequency omega_Q of every SPECIES site in FILE (per-atom "
+        "'omega_q' as written by `sagpr predict`, or computed from per-atom 'efg'), find the most prominent "
+        "peaks, grow each into a region down to --min-count sites per bin, and write regions.json, "
+        "the figures and FILE's frames with a per-atom 'region' label (-1: unclassified).",
+    )
+    p.add_argument("file", type=Path, help="extended XYZ file with per-atom omega_q or efg")
+    p.add_argument("--species", default="Li", help="element whose sites are classified (default: Li)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--n-peaks", type=int, default=5, help="number of peaks/regions (default: 5)")
+    p.add_argument("--bin-width", type=float, default=2.0, help="histogram bin width in kHz (default: 2)")
+    p.add_argument("--min-count", type=int, default=10, help="minimum sites per bin inside a region (default: 10)")
+    p.add_argument("--isotope", help="isotope for omega_Q from efg (default: the species' default, e.g. 7Li)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ase.io import iread
+
+    from ..io import _atomic_write
+    from ..workflows.histogram import classify, labelled_frames, write_histogram_report
+
+    if not args.file.is_file():
+        raise FileNotFoundError(f"{args.file}: no such file")
+
+    def frames():
+        try:
+            yield from iread(args.file, index=":", format="extxyz")
+        except Exception as err:
+            raise ValueError(f"{args.file}: cannot read as extended XYZ: {err}") from err
+
+    try:
+        regions, labels = classify(frames(), args.species, n_peaks=args.n_peaks, bin_width=args.bin_width,
+                                   min_count=args.min_count, isotope=args.isotope)
+    except ValueError as err:
+        raise ValueError(f"{args.file}: {err}") from None
+
+    from ase.io import write
+
+    first = []
+    for k, atoms in enumerate(frames()):
+        if k >= 2:
+            break
+        first.append(atoms)
+    written = write_histogram_report(regions, first, labels, args.species, args.out)
+    labelled = args.out / f"{args.file.stem}_regions.xyz"
+    _atomic_write(labelled, lambda tmp: write(tmp, labelled_frames(frames(), args.species, labels), format="extxyz"))
+    written.append(labelled)
+    for r in regions.regions:
+        print(f"region {r.label}: {r.low:9.2f} .. {r.high:9.2f} kHz  peak {r.peak:9.2f}  {r.count} sites")
+    print(f"unclassified: {int((regions.labels < 0).sum())} of {len(regions.labels)} {args.species} sites")
+    for path in written:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,61 @@
+"""`sagpr predict`: EFG tensors and NMR observables for every atom of the model's species."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "predict",
+        help="predict EFG tensors and NMR observables with a saved model",
+        description="Predict the tensor of every atom of the model's centre species in every frame of "
+        "STRUCTURES (streamed chunk by chunk, so memory stays flat), and write them with C_Q (MHz), eta, "
+        "omega_Q (kHz), theta, phi (degrees, field along z) as per-atom columns of an extended XYZ file.",
+    )
+    p.add_argument("structures", type=Path, help="input structures (any format ase reads, e.g. extended XYZ)")
+    p.add_argument("--model", type=Path, required=True, help="model file written by model.save()")
+    p.add_argument("--out", type=Path, required=True, help="output extended XYZ file")
+    p.add_argument("--magres", type=Path, metavar="DIR", help="also write one .magres file per frame into DIR")
+    p.add_argument("--chunk-size", type=int, default=16, help="frames predicted at a time (default: 16)")
+    p.add_argument("--isotope", action="append", default=[], metavar="LABEL",
+                   help="isotope for the observables, e.g. --isotope 6Li (default: the element's default isotope)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _isotope_map(labels):
+    import re
+
+    out = {}
+    for label in labels:
+        match = re.fullmatch(r"(\d+)([A-Z][a-z]?)", label)
+        if not match:
+            raise ValueError(f"--isotope {label!r}: expected a label such as 7Li or 17O")
+        out[match.group(2)] = label
+    return out
+
+
+def run(args) -> int:
+    from ase.io import iread
+
+    from ..models import load
+    from ..workflows.predict import predict_file
+
+    if not args.structures.is_file():
+        raise FileNotFoundError(f"{args.structures}: no such file")
+    model = load(args.model)
+    isotopes = _isotope_map(args.isotope)
+
+    def frames():
+        try:
+            yield from iread(args.structures, index=":")
+        except Exception as err:
+            raise ValueError(f"{args.structures}: cannot read: {err}") from err
+
+    try:
+        n = predict_file(model, frames(), args.out, magres_dir=args.magres, chunk_size=args.chunk_size,
+                         isotopes=isotopes, progress=not args.no_progress)
+    except ValueError as err:
+        raise ValueError(f"{args.structures}: {err}") from None
+    print(f"wrote {n} frames to {args.out}" + (f" and .magres files to {args.magres}" if args.magres else ""))
+    return 0

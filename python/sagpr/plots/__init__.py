@@ -1,0 +1,1 @@
+"""Figures (matplotlib, the optional `plot` extra; imported only when a figure is drawn)."""

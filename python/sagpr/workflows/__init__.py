@@ -1,0 +1,1 @@
+"""Workflows built on the models and NMR observables: hyperparameter search, comparisons, analysis."""

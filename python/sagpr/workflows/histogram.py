@@ -1,0 +1,73 @@
+"""Classify the sites of a species by the peaks of their omega_Q histogram (study Fig. 6)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional
+
+import numpy as np
+from ase import Atoms
+
+from ..nmr import normalize_units, quadrupolar_frequency
+from .regions import Regions, find_regions
+
+
+def site_frequencies(atoms: Atoms, species: str, *, isotope: Optional[str] = None, where: str = "") -> np.ndarray:
+    """omega_Q (kHz) of the `species` atoms of one frame.
+
+    Taken from a per-atom ``omega_q`` array when present (as `sagpr predict` writes it),
+    otherwise computed from the per-atom ``efg`` (field along z) in ``info["efg_units"]``.
+    """
+    mask = np.array(atoms.get_chemical_symbols()) == species
+    if "omega_q" in atoms.arrays:
+        values = np.asarray(atoms.arrays["omega_q"], dtype=float)[mask]
+    elif "efg" in atoms.arrays:
+        efg = np.asarray(atoms.arrays["efg"], dtype=float).reshape(len(atoms), 3, 3)[mask]
+        units = normalize_units(str(atoms.info.get("efg_units", "au")))
+        values = quadrupolar_frequency(efg, [isotope or species] * int(mask.sum()), units=units) if mask.any() else np.zeros(0)
+    else:
+        raise ValueError(f"{where}no per-atom 'omega_q' or 'efg' array to classify")
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        atom = int(np.flatnonzero(mask)[bad[0]])
+        raise ValueError(f"{where}atom {atom} ({species}) has no finite omega_Q")
+    return values
+
+
+def classify(frames: Iterable[Atoms], species: str, *, n_peaks: int = 5, bin_width: float = 2.0,
+             min_count: int = 10, isotope: Optional[str] = None) -> tuple:
+    """(Regions over all sites of all frames, per-frame label arrays of the species' atoms)."""
+    per_frame: List[np.ndarray] = []
+    for k, atoms in enumerate(frames):
+        per_frame.append(site_frequencies(atoms, species, isotope=isotope, where=f"frame {k}: "))
+    if not per_frame or sum(len(v) for v in per_frame) == 0:
+        raise ValueError(f"no {species} sites in the input")
+    regions = find_regions(np.concatenate(per_frame), n_peaks=n_peaks, bin_width=bin_width, min_count=min_count)
+    splits = np.cumsum([len(v) for v in per_frame])[:-1]
+    return regions, np.split(regions.labels, splits)
+
+
+def labelled_frames(frames: Iterable[Atoms], species: str, labels: List[np.ndarray]) -> Iterator[Atoms]:
+    """Frames with a per-atom ``region`` array: the region label of `species` atoms, -1 elsewhere."""
+    for atoms, site_labels in zip(frames, labels):
+        out = atoms.copy()
+        region = np.full(len(out), -1, dtype=int)
+        region[np.array(out.get_chemical_symbols()) == species] = site_labels
+        out.arrays["region"] = region
+        yield out
+
+
+def write_histogram_report(regions: Regions, frames_for_picture: List[Atoms], labels: List[np.ndarray],
+                           species: str, out: Path) -> List[Path]:
+    """regions.json, the histogram figure and a picture of up to two structures, into `out`."""
+    from ..plots.common import save_figure
+    from ..plots.regions import plot_region_histogram, plot_sites_by_region
+    from .cache import write_json_atomic
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "regions.json"]
+    write_json_atomic(written[0], {"species": species, **regions.to_dict()})
+    written.append(save_figure(plot_region_histogram(regions), out / "omega_q_histogram.png"))
+    for k, atoms in enumerate(frames_for_picture[:2]):
+        fig = plot_sites_by_region(atoms, labels[k], species=species, title=f"frame {k}: {species} sites by region")
+        written.append(save_figure(fig, out / f"sites_frame{k}.png"))
+    return written

@@ -1,0 +1,73 @@
+"""`sagpr histogram` end to end on a synthetic predicted file."""
+import json
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.io import read, write
+
+from sagpr.cli import main
+
+
+def predicted_file(path, n_frames=4, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = np.array([-40.0, 0.0, 35.0])
+    frames = []
+    for _ in range(n_frames):
+        atoms = bulk("LiF", "rocksalt", a=4.0, cubic=True).repeat(3)  # 108 Li + 108 F
+        li = np.array(atoms.get_chemical_symbols()) == "Li"
+        omega = np.full(len(atoms), np.nan)
+        omega[li] = rng.choice(centers, li.sum()) + rng.normal(0, 2.0, li.sum())
+        atoms.arrays["omega_q"] = np.where(li, omega, 0.0)
+        frames.append(atoms)
+    write(path, frames, format="extxyz")
+    return frames
+
+
+def test_histogram_command(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    frames = predicted_file(tmp_path / "pred.xyz")
+    out = tmp_path / "fig"
+    assert main(["histogram", str(tmp_path / "pred.xyz"), "--species", "Li", "--out", str(out),
+                 "--n-peaks", "3", "--bin-width", "1.0", "--min-count", "5"]) == 0
+    report = json.loads((out / "regions.json").read_text())
+    assert len(report["regions"]) == 3
+    assert (out / "omega_q_histogram.png").stat().st_size > 1000
+    assert (out / "sites_frame0.png").exists() and (out / "sites_frame1.png").exists()
+    labelled = read(out / "pred_regions.xyz", index=":")
+    assert len(labelled) == len(frames)
+    region = np.concatenate([a.arrays["region"][a.numbers == 3] for a in labelled])
+    omega = np.concatenate([a.arrays["omega_q"][a.numbers == 3] for a in labelled])
+    # Labels in the file match the counts in the report and the peaks they belong to.
+    for r in report["regions"]:
+        assert np.sum(region == r["label"]) == r["count"]
+        assert np.all(np.abs(omega[region == r["label"]] - r["peak"]) < 12)
+    assert np.all(np.concatenate([a.arrays["region"][a.numbers != 3] for a in labelled]) == -1)
+    assert "region 0" in capsys.readouterr().out
+
+
+def test_histogram_errors(tmp_path, capsys):
+    atoms = bulk("LiF", "rocksalt", a=4.0)
+    write(tmp_path / "plain.xyz", atoms, format="extxyz")
+    assert main(["histogram", str(tmp_path / "plain.xyz"), "--out", str(tmp_path / "o")]) == 2
+    assert "no per-atom 'omega_q' or 'efg'" in capsys.readouterr().err
+    assert main(["histogram", str(tmp_path / "missing.xyz"), "--out", str(tmp_path / "o")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_frequencies_from_efg_match_nmr():
+    from sagpr.nmr import quadrupolar_frequency
+    from sagpr.workflows.histogram import site_frequencies
+
+    atoms = bulk("LiF", "rocksalt", a=4.0, cubic=True)
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(len(atoms), 3, 3))
+    v = a + a.transpose(0, 2, 1)
+    v -= np.trace(v, axis1=1, axis2=2)[:, None, None] * np.eye(3) / 3
+    atoms.arrays["efg"] = v.reshape(len(atoms), 9)
+    atoms.info["efg_units"] = "V/A^2"
+    li = atoms.numbers == 3
+    expected = quadrupolar_frequency(v[li], ["7Li"] * li.sum(), units="V/A^2")
+    np.testing.assert_allclose(site_frequencies(atoms, "Li"), expected, rtol=1e-12)
+    np.testing.assert_allclose(site_frequencies(atoms, "Li", isotope="6Li"),
+                               quadrupolar_frequency(v[li], ["6Li"] * li.sum(), units="V/A^2"), rtol=1e-12)

@@ -1,0 +1,71 @@
+"""Splits, the run cache and the Box-Behnken search driver."""
+import json
+
+import numpy as np
+import pytest
+
+from sagpr.workflows.cache import RunCache
+from sagpr.workflows.design import Factor
+from sagpr.workflows.search import box_behnken_search
+from sagpr.workflows.splits import k_fold, train_test_split
+
+
+def test_train_test_split_is_seeded_and_disjoint():
+    train, test = train_test_split(100, seed=3)
+    assert len(test) == 20 and len(train) == 80
+    assert not set(train) & set(test)
+    again = train_test_split(100, seed=3)
+    np.testing.assert_array_equal(again[1], test)
+    assert not np.array_equal(train_test_split(100, seed=4)[1], test)
+
+
+def test_split_by_structure_keeps_groups_together():
+    groups = np.repeat(np.arange(10), 7)
+    train, test = train_test_split(len(groups), groups=groups, seed=0)
+    assert not set(groups[train]) & set(groups[test])
+    for tr, va in k_fold(len(groups), n_folds=5, groups=groups, seed=1):
+        assert not set(groups[tr]) & set(groups[va])
+
+
+def test_k_fold_partitions_everything_once():
+    seen = []
+    for train, val in k_fold(23, n_folds=5, seed=0):
+        assert not set(train) & set(val)
+        assert len(train) + len(val) == 23
+        seen.extend(val)
+    assert sorted(seen) == list(range(23))
+    with pytest.raises(ValueError, match="n_folds"):
+        list(k_fold(3, n_folds=5))
+
+
+def test_search_finds_minimum_and_uses_cache(tmp_path):
+    factors = [Factor("cutoff", 3.0, 7.0), Factor("regularizer", 1e-8, 1e-2, scale="log"), Factor("width", 0.2, 0.6)]
+    calls = []
+
+    def objective(p):
+        calls.append(p)
+        x = np.array([p["cutoff"] - 5.5, np.log10(p["regularizer"]) + 4, 10 * (p["width"] - 0.35)])
+        return [1.0 + x @ x + 0.01 * k for k in range(5)]  # five "folds"
+
+    result = box_behnken_search(factors, objective, cache_dir=tmp_path, progress=False)
+    assert len(result.runs) == 16  # 15 design runs + the surface minimum
+    assert len(calls) == 14  # the three centre replicates are evaluated once
+    best = result.best["params"]
+    assert best["cutoff"] == pytest.approx(5.5, abs=1e-3)
+    assert best["regularizer"] == pytest.approx(1e-4, rel=1e-2)
+    assert best["width"] == pytest.approx(0.35, abs=1e-3)
+    assert "**best**" in result.table()
+    json.loads(result.to_json())
+    # Run again: everything comes from the cache.
+    calls.clear()
+    again = box_behnken_search(factors, objective, cache_dir=tmp_path, progress=False)
+    assert calls == [] and again.best["score"] == result.best["score"]
+
+
+def test_cache_ignores_damaged_entries(tmp_path):
+    cache = RunCache(tmp_path)
+    cache.put({"a": 1}, {"score": 2.0})
+    assert cache.get({"a": 1}) == {"score": 2.0}
+    for f in tmp_path.glob("*.json"):
+        f.write_text("{not json")
+    assert cache.get({"a": 1}) is None
