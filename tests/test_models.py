@@ -276,9 +276,12 @@ def al_efg(frames):
 
 @pytest.mark.skipif(not GEHLENITE.is_dir(), reason=f"real CASTEP data not found at {GEHLENITE}")
 def test_gehlenite_al_efg_beats_scalar_baselines():
+    """TensorModel for 27Al on 16 real CASTEP cells, tested on 8 others, against lambda=0 baselines."""
     if not _has_lambda_soap():
         pytest.skip("sagpr.LambdaSOAP is not available yet")
     from sagpr import nmr
+    from sagpr.models import SAGPR
+    from sagpr.tensors import cartesian_to_spherical, spherical_to_cartesian
 
     train, test = gehlenite_split()
     model = TensorModel(center_species="Al", target="efg", n_sparse=None, **GEHLENITE_HYPERS).fit(train)
@@ -290,26 +293,24 @@ def test_gehlenite_al_efg_beats_scalar_baselines():
     _, frames_pred = nmr.principal_components(pred)
     qt = nmr.orientation_agreement(frames_ref, frames_pred)
 
-    # baselines: lambda=0 models of |C_Q| and of each Cartesian-frame spherical EFG component
-    for atoms in train + test:
-        al = atoms.numbers == 13
-        atoms.arrays["abs_cq"] = np.zeros(len(atoms))
-        atoms.arrays["abs_cq"][al] = np.abs(nmr.quadrupolar_coupling(atoms.arrays["efg"][al], "27Al", units="au"))
-    scalar = ScalarModel(center_species="Al", target="abs_cq", n_sparse=None, **GEHLENITE_HYPERS).fit(train)
-    mae_scalar = np.abs(scalar.predict(test) - cq_ref).mean()
-    from sagpr.tensors import cartesian_to_spherical, spherical_to_cartesian
-
-    comps_train = cartesian_to_spherical(al_efg(train))[2]
-    comps = [ScalarModel(center_species="Al", n_sparse=None, **GEHLENITE_HYPERS).fit(train, comps_train[:, k]).predict(test)
-             for k in range(5)]
-    baseline = spherical_to_cartesian({2: np.stack(comps, axis=1)})
-    _, frames_base = nmr.principal_components(baseline)
+    # scalar baselines on the same lambda=0 features: a model of |C_Q| itself, and one model per
+    # lab-frame lambda=2 component (not symmetry-adapted) for the orientation
+    x0_train = model._features(train, 13, [0])[0]
+    x0_test = model._features(test, 13, [0])[0]
+    scalar = dict(GEHLENITE_HYPERS, o3_lambda=0, n_sparse=None)
+    cq_train = np.abs(nmr.quadrupolar_coupling(al_efg(train), "27Al", units="au"))
+    mae_scalar = np.abs(SAGPR(**scalar).fit_features(x0_train, None, cq_train).predict_features(x0_test, None)[:, 0]
+                        - cq_ref).mean()
+    comps = cartesian_to_spherical(al_efg(train))[2]
+    baseline = np.stack([SAGPR(**scalar).fit_features(x0_train, None, comps[:, k]).predict_features(x0_test, None)[:, 0]
+                         for k in range(5)], axis=1)
+    _, frames_base = nmr.principal_components(spherical_to_cartesian({2: baseline}))
     qt_base = nmr.orientation_agreement(frames_ref, frames_base)
 
     spread = cq_ref.std()
     print(f"gehlenite 27Al: |C_Q| MAE {mae:.4f} MHz = {100 * mae / spread:.2f}% of std {spread:.3f} MHz; "
           f"mean q~ {qt.mean():.5f}; scalar |C_Q| model MAE {mae_scalar:.4f} MHz "
           f"({100 * mae_scalar / spread:.2f}%); component-wise scalar baseline mean q~ {qt_base.mean():.5f}")
-    assert mae < 0.05 * spread
-    assert mae < mae_scalar
-    assert qt.mean() > qt_base.mean()
+    assert mae < 0.02 * spread
+    assert mae < 0.25 * mae_scalar
+    assert qt.mean() > 0.9999 > qt_base.mean()
