@@ -118,14 +118,14 @@ def accumulate(x, x0, y, a, a0, zeta, chunk=512, block=64, progress=None):
 def solve_sparse(x, x0, y, a, a0, zeta, regularizer, jitter, progress=None):
     """Sparse-GPR weights (m, d) and the jitter used."""
     ktk, kty = accumulate(x, x0, y, a, a0, zeta, progress=progress)
-    kmm = _core.kernel(a, a0, a, a0, int(zeta))
+    kmm = _core.kernel_symmetric(a, a0, int(zeta))
     w, used = _core.sparse_solve(ktk, kmm, kty, float(regularizer), float(jitter))
     return w.reshape(a.shape[0], a.shape[1]), used
 
 
 def solve_full(x, x0, y, zeta, regularizer, jitter):
     """Full-GPR weights (n, d) from (K + regularizer I) w = y, and the jitter used."""
-    k = _core.kernel(x, x0, x, x0, int(zeta))
+    k = _core.kernel_symmetric(x, x0, int(zeta))
     k[np.diag_indices_from(k)] += regularizer
     w, used = _core.cholesky_solve(k, np.ascontiguousarray(y, dtype=np.float64).ravel(), float(jitter), overwrite_a=True)
     return w.reshape(x.shape[0], x.shape[1]), used

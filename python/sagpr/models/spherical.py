@@ -265,7 +265,7 @@ class SAGPR(Estimator):
             start = time.perf_counter()
             # A = K_MN K_NM + regularizer K_MM formed and factorised in place: peak memory
             # is two (M d)^2 matrices
-            kmm = _gpr._core.kernel(a, a0, a, a0, int(self.zeta))
+            kmm = _gpr._core.kernel_symmetric(a, a0, int(self.zeta))
             kmm *= float(self.regularizer)
             ktk += kmm
             del kmm
