@@ -314,3 +314,34 @@ def test_gehlenite_al_efg_beats_scalar_baselines():
     assert mae < 0.02 * spread
     assert mae < 0.25 * mae_scalar
     assert qt.mean() > 0.9999 > qt_base.mean()
+
+
+def test_sagpr_on_frames_matches_tensor_model(descriptor):
+    from sagpr.models import SAGPR
+    from sagpr.tensors import cartesian_to_spherical
+
+    rng = np.random.default_rng(9)
+    frames = efg_frames(rng, 4)
+    test = efg_frames(rng, 2)
+    y = cartesian_to_spherical(np.concatenate([a.arrays["efg"][a.numbers == 13] for a in frames]))[2]
+    model = SAGPR(o3_lambda=2, n_sparse=10, **HYPERS)
+    assert model.fit(frames, y, center_species="Al") is model
+    assert model.center_species_ == [13] and model.species_ == [8, 13]
+    tensor = TensorModel(center_species="Al", n_sparse=10, **HYPERS).fit(frames)
+    np.testing.assert_allclose(model.predict(test), tensor.predict_spherical(test)[2], rtol=0, atol=1e-12)
+    assert model.predict(test).shape == (8, 5)
+    assert model.score(frames, y) > 0.9
+
+
+def test_general_tensor_fits_all_three_parts_and_warns_about_lambda_1(descriptor):
+    rng = np.random.default_rng(10)
+    frames = efg_frames(rng, 3)
+    for atoms in frames:
+        skew = np.einsum("ijk,nk->nij", np.array([[[0, 0, 0], [0, 0, 1], [0, -1, 0]], [[0, 0, -1], [0, 0, 0], [1, 0, 0]],
+                                                  [[0, 1, 0], [-1, 0, 0], [0, 0, 0]]], float).transpose(1, 2, 0),
+                         rng.normal(size=(len(atoms), 3)) * 0.01)
+        atoms.arrays["tensor"] = atoms.arrays["efg"] + np.eye(3) + skew
+    with pytest.warns(UserWarning, match="axial"):
+        model = TensorModel(center_species="Al", target="tensor", n_sparse=None, **HYPERS).fit(frames)
+    assert model.o3_lambdas_ == [0, 1, 2]
+    assert model.predict(frames[0]).shape == (4, 3, 3)

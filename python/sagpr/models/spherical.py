@@ -115,11 +115,11 @@ class SAGPR(Estimator):
         if centers is None:
             centers = _features.frame_species(frames)
         params = self.get_params()
-        x = _features.compute(_features.calculator(params, self.o3_lambda, species), frames, centers,
+        x = _features.compute(_features.cached_calculator(self, params, self.o3_lambda, species), frames, centers,
                               self.progress, f"lambda={self.o3_lambda} features")
         if self.o3_lambda == 0:
             return x, np.ascontiguousarray(x[:, 0, :])
-        x0 = _features.compute(_features.calculator(params, 0, species), frames, centers, self.progress,
+        x0 = _features.compute(_features.cached_calculator(self, params, 0, species), frames, centers, self.progress,
                                "lambda=0 features")
         return x, x0[:, 0, :].copy()
 

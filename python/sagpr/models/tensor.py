@@ -120,6 +120,12 @@ class TensorModel(PerSpeciesModel):
             lambdas = [lam for lam in (0, 1, 2) if np.abs(parts[lam]).max() > PART_THRESHOLD * scale]
             if not lambdas:
                 lambdas = [2]
+        if 1 in lambdas:
+            import warnings
+
+            warnings.warn("the antisymmetric (lambda=1) part of a rank-2 tensor is an axial vector, but "
+                          "LambdaSOAP features are proper (l1 + l2 + lambda even): the lambda=1 model is "
+                          "rotation-equivariant but cannot follow the part's sign under inversion", stacklevel=2)
         self.o3_lambdas_ = lambdas
         self._fit_parts(frames, index, {lam: np.asarray(parts[lam]).reshape(len(y), 2 * lam + 1) for lam in lambdas},
                         active)
