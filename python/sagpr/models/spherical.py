@@ -11,6 +11,10 @@ from . import _features, _gpr
 from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
 
 
+#: "auto" prediction avoids contracted weights larger than this many entries (1 GiB of float64)
+CONTRACTED_MAX_ENTRIES = 2 ** 27
+
+
 def _user_active_set(active, n):
     """A user-given active set as sorted unique indices into n training environments."""
     active = np.asarray(active)
@@ -50,7 +54,8 @@ class SAGPR(Estimator):
         or a fixed shift >= 0.
     prediction : "kernel" (K_*M w), "contracted" (zeta 1 or 2: weights contracted with the
         active set once, then a small contraction per site; same result to round-off) or
-        "auto" (the cheaper of the two by flop count).
+        "auto" (the cheaper of the two by flop count, unless the contracted weights would
+        exceed 1 GiB). Contracting costs 2 M F F0 flops once per model (cached).
     random_state : seed of the first FPS pick (and feature-selection sub-sample).
     progress : show tqdm progress bars on long steps.
 
@@ -299,7 +304,8 @@ class SAGPR(Estimator):
         a = self.active_features_
         kernel_cost, contracted_cost = _gpr.prediction_costs(a.shape[1], a.shape[2], self.active_features0_.shape[1],
                                                              len(a), self.zeta)
-        return "contracted" if contracted_cost is not None and contracted_cost < kernel_cost else "kernel"
+        too_big = a.shape[2] * self.active_features0_.shape[1] > CONTRACTED_MAX_ENTRIES
+        return "contracted" if contracted_cost is not None and contracted_cost < kernel_cost and not too_big else "kernel"
 
     def contracted_weights(self):
         """The weights contracted with the active set (zeta 1: (F, 1); zeta 2: (F, F0)), cached."""
