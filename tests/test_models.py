@@ -345,3 +345,16 @@ def test_general_tensor_fits_all_three_parts_and_warns_about_lambda_1(descriptor
         model = TensorModel(center_species="Al", target="tensor", n_sparse=None, **HYPERS).fit(frames)
     assert model.o3_lambdas_ == [0, 1, 2]
     assert model.predict(frames[0]).shape == (4, 3, 3)
+
+
+def test_fitted_models_pickle_and_predict_on_frames_without_centres(descriptor):
+    import pickle
+
+    rng = np.random.default_rng(11)
+    frames = efg_frames(rng, 3)
+    model = TensorModel(center_species="Al", n_sparse=10, **HYPERS).fit(frames)
+    before = model.predict(frames[0])  # fills the calculator and contraction caches
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(frames[0]), before)
+    only_o = Atoms("O2", positions=[[0, 0, 0], [1.3, 0, 0]], cell=[6.0] * 3, pbc=True)
+    assert model.predict(only_o).shape == (0, 3, 3)
