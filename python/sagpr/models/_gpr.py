@@ -70,6 +70,32 @@ def select_features(x, n_features, random_state, max_rows=2000):
     return np.sort(idx)
 
 
+def pca_projection(x, n_features, random_state, max_rows=2000):
+    """(F, n_features) orthonormal projection onto the leading right singular vectors of the
+    (sub-sampled environments x components, F) feature matrix, uncentred.
+
+    Uncentred because the kernel uses raw dot products: x P P^T x'^T is then the best rank-k
+    approximation of the sampled Gram matrix. Acting on the feature index only, the projection
+    keeps the features equivariant.
+    """
+    n, d, F = x.shape
+    if n_features >= F:
+        return np.eye(F)
+    rng = np.random.default_rng(random_state)
+    rows = np.sort(rng.choice(n, size=min(n, max(1, max_rows // d)), replace=False))
+    sample = x[rows].reshape(-1, F)
+    _, _, vt = np.linalg.svd(sample, full_matrices=False)
+    k = min(n_features, vt.shape[0])
+    return np.ascontiguousarray(vt[:k].T)
+
+
+def reduce_features(x, selection):
+    """Columns `selection` (1-d indices) of x (n, d, F), or x projected on `selection` (F, k)."""
+    if selection.ndim == 1:
+        return np.ascontiguousarray(x[:, :, selection])
+    return np.ascontiguousarray(x @ selection)
+
+
 def select_active(x0, n_active, random_state, candidates=None):
     """Farthest-point sampling of up to n_active environments on x^0.
 

@@ -48,8 +48,9 @@ class SAGPR(Estimator):
     zeta : integer kernel exponent >= 1.
     regularizer : sigma^2 in (K_MN K_NM + sigma^2 K_MM) w = K_MN y (full GPR: K + sigma^2 I).
     n_sparse : number of active environments (None: full GPR on all training environments).
-    n_features : keep this many lambda and lambda=0 feature columns, chosen by farthest-point
-        sampling over columns, then renormalise (None: keep all).
+    n_features : keep this many lambda and lambda=0 features, then renormalise (None: keep all).
+    feature_selection : "fps" (farthest-point sampling over feature columns, as TENSOAP) or
+        "pca" (projection on the leading uncentred principal directions of the features).
     jitter : "auto" (diagonal shift grown from zero only as needed; the value used is jitter_)
         or a fixed shift >= 0.
     prediction : "kernel" (K_*M w), "contracted" (zeta 1 or 2: weights contracted with the
@@ -60,8 +61,8 @@ class SAGPR(Estimator):
     progress : show tqdm progress bars on long steps.
 
     Fitted attributes: species_, center_species_, active_features_ (M, 2 lambda + 1, F),
-    active_features0_ (M, F0), weights_ (M, 2 lambda + 1), active_indices_, feature_indices_,
-    feature_indices0_, n_features_in_ ((F, F0) before selection), y_mean_, jitter_, solver_,
+    active_features0_ (M, F0), weights_ (M, 2 lambda + 1), active_indices_, feature_indices_ and
+    feature_indices0_ (kept columns, or (F, n_features) projections with "pca"), n_features_in_ ((F, F0) before selection), y_mean_, jitter_, solver_,
     timings_.
     """
 
@@ -83,6 +84,7 @@ class SAGPR(Estimator):
         regularizer=GPR_DEFAULTS["regularizer"],
         n_sparse=GPR_DEFAULTS["n_sparse"],
         n_features=GPR_DEFAULTS["n_features"],
+        feature_selection=GPR_DEFAULTS["feature_selection"],
         jitter=GPR_DEFAULTS["jitter"],
         prediction=GPR_DEFAULTS["prediction"],
         random_state=GPR_DEFAULTS["random_state"],
@@ -101,6 +103,7 @@ class SAGPR(Estimator):
         self.regularizer = regularizer
         self.n_sparse = n_sparse
         self.n_features = n_features
+        self.feature_selection = feature_selection
         self.jitter = jitter
         self.prediction = prediction
         self.random_state = random_state
@@ -224,11 +227,12 @@ class SAGPR(Estimator):
 
         self.feature_indices_ = self.feature_indices0_ = None
         if self.n_features is not None:
-            self.feature_indices_ = _gpr.select_features(x, self.n_features, self.random_state)
+            select = _gpr.select_features if self.feature_selection == "fps" else _gpr.pca_projection
+            self.feature_indices_ = select(x, self.n_features, self.random_state)
             if self.o3_lambda == 0:
                 self.feature_indices0_ = self.feature_indices_
             else:
-                self.feature_indices0_ = _gpr.select_features(x0[:, None, :], self.n_features, self.random_state)
+                self.feature_indices0_ = select(x0[:, None, :], self.n_features, self.random_state)
         x, x0 = self._transform(x, x0)
         timings["feature_selection"] = time.perf_counter() - start
 
@@ -290,11 +294,11 @@ class SAGPR(Estimator):
         if self.feature_indices_ is None:
             return x, x0
         norms = np.sqrt(np.einsum("imf,imf->i", x, x))
-        xs = _gpr.renormalise(np.ascontiguousarray(x[:, :, self.feature_indices_]), norms)
+        xs = _gpr.renormalise(_gpr.reduce_features(x, self.feature_indices_), norms)
         if self.o3_lambda == 0:
             return xs, np.ascontiguousarray(xs[:, 0, :])
         norms0 = np.linalg.norm(x0, axis=1)
-        x0s = _gpr.renormalise(np.ascontiguousarray(x0[:, None, self.feature_indices0_]), norms0)[:, 0, :]
+        x0s = _gpr.renormalise(_gpr.reduce_features(x0[:, None, :], self.feature_indices0_), norms0)[:, 0, :]
         return xs, np.ascontiguousarray(x0s)
 
     def prediction_method(self):

@@ -58,7 +58,8 @@ class TensorModel(PerSpeciesModel):
                  cutoff_smooth_width=DESCRIPTOR_DEFAULTS["cutoff_smooth_width"],
                  center_atom_weight=DESCRIPTOR_DEFAULTS["center_atom_weight"], species=None,
                  zeta=GPR_DEFAULTS["zeta"], regularizer=GPR_DEFAULTS["regularizer"], n_sparse=GPR_DEFAULTS["n_sparse"],
-                 n_features=GPR_DEFAULTS["n_features"], jitter=GPR_DEFAULTS["jitter"],
+                 n_features=GPR_DEFAULTS["n_features"], feature_selection=GPR_DEFAULTS["feature_selection"],
+                 jitter=GPR_DEFAULTS["jitter"],
                  prediction=GPR_DEFAULTS["prediction"], random_state=GPR_DEFAULTS["random_state"],
                  progress=GPR_DEFAULTS["progress"]):
         self.center_species = center_species
@@ -75,6 +76,7 @@ class TensorModel(PerSpeciesModel):
         self.regularizer = regularizer
         self.n_sparse = n_sparse
         self.n_features = n_features
+        self.feature_selection = feature_selection
         self.jitter = jitter
         self.prediction = prediction
         self.random_state = random_state
