@@ -84,9 +84,16 @@ def pca_projection(x, n_features, random_state, max_rows=2000):
     rng = np.random.default_rng(random_state)
     rows = np.sort(rng.choice(n, size=min(n, max(1, max_rows // d)), replace=False))
     sample = x[rows].reshape(-1, F)
-    _, _, vt = np.linalg.svd(sample, full_matrices=False)
-    k = min(n_features, vt.shape[0])
-    return np.ascontiguousarray(vt[:k].T)
+    if len(sample) >= F:
+        values, vectors = np.linalg.eigh(sample.T @ sample)
+        order = np.argsort(values)[::-1][:n_features]
+        return np.ascontiguousarray(vectors[:, order])
+    # fewer sampled rows than features: principal directions from the (rows x rows) Gram
+    # matrix, V = S^T U / sqrt(w), much cheaper than an SVD of the wide sample
+    values, vectors = np.linalg.eigh(sample @ sample.T)
+    order = np.argsort(values)[::-1]
+    order = order[values[order] > 1e-12 * max(values.max(), 1e-300)][:n_features]
+    return np.ascontiguousarray((sample.T @ vectors[:, order]) / np.sqrt(values[order]))
 
 
 def reduce_features(x, selection):
