@@ -8,7 +8,7 @@ accumulation, solve and prediction (kernel and contracted routes), and the GFLOP
 kernel step against a NumPy matmul of the same shape measured in the same run.
 
     OMP_NUM_THREADS=1 python bench/train_predict.py [--train-envs 5000] [--n-sparse 1000]
-        [--n-features N] [--repeats 3] [--max-angular 6] [--max-radial 8]
+        [--n-features N] [--feature-selection fps|pca] [--repeats 3] [--max-angular 6] [--max-radial 8]
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def main():
     parser.add_argument("--train-envs", type=int, default=5000)
     parser.add_argument("--n-sparse", type=int, default=1000)
     parser.add_argument("--n-features", type=int, default=None)
+    parser.add_argument("--feature-selection", choices=["fps", "pca"], default="fps")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cutoff", type=float, default=5.0)
     parser.add_argument("--max-radial", type=int, default=8)
@@ -53,7 +54,8 @@ def main():
 
     model = sagpr.TensorModel(center_species="Li", target="efg", cutoff=args.cutoff, max_radial=args.max_radial,
                               max_angular=args.max_angular, atomic_gaussian_width=args.width, zeta=2,
-                              n_sparse=args.n_sparse, n_features=args.n_features, regularizer=1e-6, progress=False)
+                              n_sparse=args.n_sparse, n_features=args.n_features,
+                              feature_selection=args.feature_selection, regularizer=1e-6, progress=False)
     start = time.perf_counter()
     model.fit(train)
     fit_total = time.perf_counter() - start
