@@ -100,7 +100,8 @@ def reduce_features(x, selection):
     """Columns `selection` (1-d indices) of x (n, d, F), or x projected on `selection` (F, k)."""
     if selection.ndim == 1:
         return np.ascontiguousarray(x[:, :, selection])
-    return np.ascontiguousarray(x @ selection)
+    n, d, F = x.shape
+    return (x.reshape(n * d, F) @ selection).reshape(n, d, -1)  # one GEMM, not n small ones
 
 
 def select_active(x0, n_active, random_state, candidates=None):
