@@ -347,3 +347,15 @@ def test_user_given_active_set():
     x[2] = 0.0
     with pytest.raises(ValueError, match="active environment 2 has zero"):
         SAGPR(o3_lambda=2, progress=False).fit_features(x, x0, y, active=[2, 3])
+
+
+def test_saved_file_has_usual_permissions(tmp_path):
+    import os
+
+    rng = np.random.default_rng(17)
+    x, x0 = random_features(rng, 6, 5, 8, 4)
+    path = tmp_path / "m.sagpr"
+    SAGPR(o3_lambda=2, n_sparse=3, progress=False).fit_features(x, x0, rng.normal(size=(6, 5))).save(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
