@@ -47,8 +47,9 @@ def main():
 
     choices = [dict(n_sparse=None)]
     if not args.quick:
-        choices += [dict(n_sparse=400), dict(n_sparse=200), dict(n_sparse=None, n_features=400),
-                    dict(n_sparse=None, n_features=200), dict(n_sparse=None, n_features=100)]
+        choices += [dict(n_sparse=400), dict(n_sparse=200)]
+        choices += [dict(n_sparse=None, n_features=n, feature_selection=method)
+                    for method in ("fps", "pca") for n in (400, 200, 100)]
     for choice in choices:
         model = sagpr.TensorModel(center_species="Al", target="efg", **HYPERS, **choice)
         start = time.perf_counter()
@@ -66,7 +67,7 @@ def main():
             mae = np.abs(cq - cq_ref).mean()
             _, frames_pred = nmr.principal_components(pred)
             qt = nmr.orientation_agreement(frames_ref, frames_pred)
-            print(f"{str(choice):42s} {route:10s}: |C_Q| MAE {mae:.4f} MHz ({100 * mae / spread:.2f}% of std), "
+            print(f"{str(choice):70s} {route:10s}: |C_Q| MAE {mae:.4f} MHz ({100 * mae / spread:.2f}% of std), "
                   f"mean q~ {qt.mean():.5f}, min q~ {qt.min():.4f} | fit {fit_time:.1f} s (features "
                   f"{model.timings_['features']:.1f}, solve {model.timings_.get('solve', 0):.2f}, M={len(sub.weights_)}, "
                   f"F={sub.active_features_.shape[2]}, jitter {sub.jitter_:.1e}) | predict features {pt['features']:.2f} s, "

@@ -76,8 +76,9 @@ def test_sparse_with_all_points_equals_full(o3_lambda):
         xt = x0t[:, None, :]
     kw = dict(o3_lambda=o3_lambda, regularizer=1e-3, progress=False, prediction="kernel")
     full = SAGPR(n_sparse=None, **kw).fit_features(x, x0, y)
-    sparse = SAGPR(n_sparse=30, **kw).fit_features(x, x0, y)
+    sparse = SAGPR(**kw).fit_features(x, x0, y, active=np.arange(30))  # M = N, sparse solver forced
     assert full.solver_ == "full" and sparse.solver_ == "sparse" and len(sparse.weights_) == 30
+    assert SAGPR(n_sparse=30, **kw).fit_features(x, x0, y).solver_ == "full"  # M >= N: full GPR
     ref = full.predict_features(xt, x0t)
     np.testing.assert_allclose(sparse.predict_features(xt, x0t), ref, rtol=0, atol=1e-8 * np.abs(ref).max())
 
@@ -97,7 +98,8 @@ def test_sparse_reproduces_training_targets():
     rng = np.random.default_rng(3)
     x, x0 = random_features(rng, 25, 5, 300, 50)
     y = rng.normal(size=(25, 5))
-    model = SAGPR(o3_lambda=2, n_sparse=25, regularizer=1e-10, progress=False).fit_features(x, x0, y)
+    model = SAGPR(o3_lambda=2, regularizer=1e-10, progress=False).fit_features(x, x0, y, active=np.arange(25))
+    assert model.solver_ == "sparse"
     np.testing.assert_allclose(model.predict_features(x, x0), y, rtol=0, atol=1e-7)
 
 
@@ -166,25 +168,44 @@ def test_jitter_grows_only_as_needed():
         _core.cholesky_solve(np.full((2, 2), np.nan), np.ones(2), -1.0)
 
 
-def test_feature_sparsification_error_shrinks_with_more_features():
+@pytest.mark.parametrize("method", ["fps", "pca"])
+def test_feature_sparsification_error_shrinks_with_more_features(method):
     rng = np.random.default_rng(8)
     envs = environments(rng, 120)
     x, x0 = features(envs, 2)
     full = _gpr.kernel(x, x0, x, x0, 2)
     errors = []
     for n in (300, 40, 8):
-        model = SAGPR(o3_lambda=2, n_features=n, n_sparse=120, progress=False).fit_features(x, x0, target(envs))
+        model = SAGPR(o3_lambda=2, n_features=n, feature_selection=method, n_sparse=120,
+                      progress=False).fit_features(x, x0, target(envs))
         xs, x0s = model._transform(x, x0)
         errors.append(np.abs(_gpr.kernel(xs, x0s, xs, x0s, 2) - full).max())
     assert errors[0] == pytest.approx(0.0, abs=1e-12)  # all features kept (F = 10, F0 = 300)
     assert errors[0] < errors[1] < errors[2]
+    print(method, "max kernel error with 300, 40, 8 features:", errors)
 
 
-def test_equivariant_predictions():
+def test_pca_approximates_the_kernel_better_than_fps():
+    rng = np.random.default_rng(16)
+    envs = environments(rng, 150)
+    x, x0 = features(envs, 2)
+    full = _gpr.kernel(x, x0, x, x0, 2)
+    error = {}
+    for method in ("fps", "pca"):
+        model = SAGPR(o3_lambda=2, n_features=6, feature_selection=method, progress=False).fit_features(x, x0, target(envs))
+        xs, x0s = model._transform(x, x0)
+        error[method] = np.sqrt(((_gpr.kernel(xs, x0s, xs, x0s, 2) - full) ** 2).mean())
+    print("RMS kernel error with 6 features:", error)
+    assert error["pca"] < error["fps"]
+
+
+@pytest.mark.parametrize("selection", [None, "fps", "pca"])
+def test_equivariant_predictions(selection):
     rng = np.random.default_rng(9)
     envs = environments(rng, 80)
     x, x0 = features(envs, 2)
-    model = SAGPR(o3_lambda=2, n_sparse=40, progress=False).fit_features(x, x0, target(envs))
+    kw = {} if selection is None else dict(n_features=7, feature_selection=selection)
+    model = SAGPR(o3_lambda=2, n_sparse=40, progress=False, **kw).fit_features(x, x0, target(envs))
     test = environments(rng, 5)
     rot = random_rotation(rng)
     pred = model.predict_features(*features(test, 2))
@@ -213,7 +234,8 @@ def test_save_load_roundtrip(tmp_path):
     rng = np.random.default_rng(11)
     envs = environments(rng, 50)
     x, x0 = features(envs, 2)
-    model = SAGPR(o3_lambda=2, n_sparse=20, n_features=12, progress=False).fit_features(x, x0, target(envs))
+    model = SAGPR(o3_lambda=2, n_sparse=20, n_features=12, feature_selection="pca",
+                  progress=False).fit_features(x, x0, target(envs))
     path = tmp_path / "model.sagpr"
     model.save(path)
     loaded = load(path)
@@ -327,3 +349,15 @@ def test_user_given_active_set():
     x[2] = 0.0
     with pytest.raises(ValueError, match="active environment 2 has zero"):
         SAGPR(o3_lambda=2, progress=False).fit_features(x, x0, y, active=[2, 3])
+
+
+def test_saved_file_has_usual_permissions(tmp_path):
+    import os
+
+    rng = np.random.default_rng(17)
+    x, x0 = random_features(rng, 6, 5, 8, 4)
+    path = tmp_path / "m.sagpr"
+    SAGPR(o3_lambda=2, n_sparse=3, progress=False).fit_features(x, x0, rng.normal(size=(6, 5))).save(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)

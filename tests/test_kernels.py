@@ -104,3 +104,13 @@ def test_fps_never_repeats_and_active_set_stops_at_duplicates():
     assert len(active) == 3 and len({tuple(x[i]) for i in active}) == 3
     with pytest.raises(ValueError, match="cannot select"):
         _core.farthest_point_sampling(x, 13, 0)
+
+
+@pytest.mark.parametrize("zeta", [1, 2, 3])
+def test_symmetric_kernel_equals_general_kernel(zeta):
+    rng = np.random.default_rng(6)
+    x = normalised(rng, 300, 5, 9)  # several 128-environment tiles
+    x0 = rng.normal(size=(300, 4))
+    k = _core.kernel_symmetric(x, x0, zeta)
+    np.testing.assert_allclose(k, _core.kernel(x, x0, x, x0, zeta), rtol=0, atol=1e-13 * np.abs(k).max())
+    np.testing.assert_array_equal(k, k.T)

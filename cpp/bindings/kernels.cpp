@@ -71,6 +71,20 @@ void bind_kernels(py::module_& m) {
         "lambda-SOAP kernel (n*d, m*d): K[i*d+mu, j*d+nu] = (x[i,mu].a[j,nu]) (x0[i].a0[j])^(zeta-1).");
 
     m.def(
+        "kernel_symmetric",
+        [](const DoubleArray& x, const DoubleArray& x0, int zeta) {
+            const FeatureView fx = view(x, x0, "features");
+            RowMatrix k;
+            {
+                py::gil_scoped_release release;
+                k = sagpr::kernel_symmetric(fx, zeta);
+            }
+            return to_array(k);
+        },
+        py::arg("x"), py::arg("x0"), py::arg("zeta"),
+        "Kernel of a set with itself (n*d, n*d), exactly symmetric, half the flops of kernel().");
+
+    m.def(
         "accumulate_normal_equations",
         [](const DoubleArray& x, const DoubleArray& x0, const DoubleArray& y, const DoubleArray& a,
            const DoubleArray& a0, int zeta, MutableArray& ktk, MutableArray& kty, long block) {

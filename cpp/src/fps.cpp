@@ -24,7 +24,8 @@ FpsResult farthest_point_sampling(ConstRowRef x, Eigen::Index k, Eigen::Index fi
         out.distances.push_back(pick_distance);
         if (step + 1 == k) break;
         const Eigen::VectorXd row = x.row(pick).transpose();
-#pragma omp parallel for schedule(static)
+// one parallel region per pick: worth it only when a pick reads a lot of memory
+#pragma omp parallel for schedule(static) if (n * x.cols() > (1 << 21))
         for (Eigen::Index i = 0; i < n; ++i) {
             // |a - b|^2 from norms and one dot product; clamp round-off below zero
             const double d = std::max(0.0, norms[i] + norms[pick] - 2.0 * x.row(i).dot(row));

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sagpr {
 
@@ -55,6 +57,40 @@ RowMatrix kernel(const FeatureView& a, const FeatureView& b, int zeta) {
             out.middleRows(first * a.d, count * a.d) = k;
         }
     }
+    return out;
+}
+
+}  // namespace sagpr
+
+namespace sagpr {
+
+RowMatrix kernel_symmetric(const FeatureView& a, int zeta) {
+    check_kernel_inputs(a, a, zeta);
+    const Eigen::Index d = a.d, n = a.n, block = 128;
+    RowMatrix out(n * d, n * d);
+    std::vector<std::pair<Eigen::Index, Eigen::Index>> tiles;  // (row block, column block <= row block)
+    for (Eigen::Index i = 0; i < n; i += block)
+        for (Eigen::Index j = 0; j <= i; j += block) tiles.emplace_back(i, j);
+#pragma omp parallel
+    {
+        RowMatrix g, s;
+#pragma omp for schedule(dynamic)
+        for (size_t t = 0; t < tiles.size(); ++t) {
+            const Eigen::Index i = tiles[t].first, j = tiles[t].second;
+            const Eigen::Index ni = std::min(block, n - i), nj = std::min(block, n - j);
+            g.noalias() = a.lam_rows(i, ni) * a.lam_rows(j, nj).transpose();
+            if (zeta > 1) {
+                s.noalias() = a.zero_rows(i, ni) * a.zero_rows(j, nj).transpose();
+                const RowMatrix base = s;
+                for (int p = 2; p < zeta; ++p) s.array() *= base.array();
+                for (Eigen::Index r = 0; r < ni * d; ++r)
+                    for (Eigen::Index c = 0; c < nj * d; ++c) g(r, c) *= s(r / d, c / d);
+            }
+            out.block(i * d, j * d, ni * d, nj * d) = g;
+        }
+    }
+    // mirror the lower triangle, diagonal tiles included (their GEMM is symmetric only to round-off)
+    out.triangularView<Eigen::StrictlyUpper>() = out.transpose();
     return out;
 }
 

@@ -42,4 +42,8 @@ void kernel_block(const FeatureView& a, Eigen::Index first, Eigen::Index count, 
 // The whole kernel (a.n * d, b.n * d): for small sets and tests.
 RowMatrix kernel(const FeatureView& a, const FeatureView& b, int zeta);
 
+// The kernel of a set with itself (K_MM, full-GPR K_NN): only the lower block triangle is
+// computed (half the flops), in parallel tiles, then mirrored. Exactly symmetric.
+RowMatrix kernel_symmetric(const FeatureView& a, int zeta);
+
 }  // namespace sagpr

@@ -51,6 +51,16 @@ def calculator(params, o3_lambda, species):
     return LambdaSOAP(o3_lambda=o3_lambda, species=list(species), normalize=True, **kwargs)
 
 
+def cached_calculator(owner, params, o3_lambda, species):
+    """calculator(...) memoised on `owner`: building a LambdaSOAP tabulates its radial
+    integrals (~0.1 s), too much to repeat on every predict call of a streamed prediction."""
+    key = (o3_lambda, tuple(species)) + tuple((name, repr(params[name])) for name in DESCRIPTOR_DEFAULTS)
+    cache = owner.__dict__.setdefault("_calculator_cache", {})
+    if key not in cache:
+        cache[key] = calculator(params, o3_lambda, species)
+    return cache[key]
+
+
 def compute(calc, frames, centers, progress=False, what="features", chunk=None):
     """Features (n_centres, 2 lambda + 1, F) of the centres of `centers` (atomic numbers), chunked over frames."""
     frames = as_frame_list(frames)

@@ -70,6 +70,40 @@ def select_features(x, n_features, random_state, max_rows=2000):
     return np.sort(idx)
 
 
+def pca_projection(x, n_features, random_state, max_rows=2000):
+    """(F, n_features) orthonormal projection onto the leading right singular vectors of the
+    (sub-sampled environments x components, F) feature matrix, uncentred.
+
+    Uncentred because the kernel uses raw dot products: x P P^T x'^T is then the best rank-k
+    approximation of the sampled Gram matrix. Acting on the feature index only, the projection
+    keeps the features equivariant.
+    """
+    n, d, F = x.shape
+    if n_features >= F:
+        return np.eye(F)
+    rng = np.random.default_rng(random_state)
+    rows = np.sort(rng.choice(n, size=min(n, max(1, max_rows // d)), replace=False))
+    sample = x[rows].reshape(-1, F)
+    if len(sample) >= F:
+        values, vectors = np.linalg.eigh(sample.T @ sample)
+        order = np.argsort(values)[::-1][:n_features]
+        return np.ascontiguousarray(vectors[:, order])
+    # fewer sampled rows than features: principal directions from the (rows x rows) Gram
+    # matrix, V = S^T U / sqrt(w), much cheaper than an SVD of the wide sample
+    values, vectors = np.linalg.eigh(sample @ sample.T)
+    order = np.argsort(values)[::-1]
+    order = order[values[order] > 1e-12 * max(values.max(), 1e-300)][:n_features]
+    return np.ascontiguousarray((sample.T @ vectors[:, order]) / np.sqrt(values[order]))
+
+
+def reduce_features(x, selection):
+    """Columns `selection` (1-d indices) of x (n, d, F), or x projected on `selection` (F, k)."""
+    if selection.ndim == 1:
+        return np.ascontiguousarray(x[:, :, selection])
+    n, d, F = x.shape
+    return (x.reshape(n * d, F) @ selection).reshape(n, d, -1)  # one GEMM, not n small ones
+
+
 def select_active(x0, n_active, random_state, candidates=None):
     """Farthest-point sampling of up to n_active environments on x^0.
 
@@ -118,14 +152,14 @@ def accumulate(x, x0, y, a, a0, zeta, chunk=512, block=64, progress=None):
 def solve_sparse(x, x0, y, a, a0, zeta, regularizer, jitter, progress=None):
     """Sparse-GPR weights (m, d) and the jitter used."""
     ktk, kty = accumulate(x, x0, y, a, a0, zeta, progress=progress)
-    kmm = _core.kernel(a, a0, a, a0, int(zeta))
+    kmm = _core.kernel_symmetric(a, a0, int(zeta))
     w, used = _core.sparse_solve(ktk, kmm, kty, float(regularizer), float(jitter))
     return w.reshape(a.shape[0], a.shape[1]), used
 
 
 def solve_full(x, x0, y, zeta, regularizer, jitter):
     """Full-GPR weights (n, d) from (K + regularizer I) w = y, and the jitter used."""
-    k = _core.kernel(x, x0, x, x0, int(zeta))
+    k = _core.kernel_symmetric(x, x0, int(zeta))
     k[np.diag_indices_from(k)] += regularizer
     w, used = _core.cholesky_solve(k, np.ascontiguousarray(y, dtype=np.float64).ravel(), float(jitter), overwrite_a=True)
     return w.reshape(x.shape[0], x.shape[1]), used

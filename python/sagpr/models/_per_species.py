@@ -70,7 +70,7 @@ class PerSpeciesModel(Estimator):
         out = {}
         params = self._sagpr_params(0)
         for lam in sorted(set(lambdas) | {0}):
-            calc = _features.calculator(params, lam, self.species_)
+            calc = _features.cached_calculator(self, params, lam, self.species_)
             from ase.data import chemical_symbols
 
             out[lam] = _features.compute(calc, frames, [z], self.progress,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
@@ -41,7 +40,8 @@ def _jsonable(value):
 
 
 def save(model, path):
-    """Write `model` atomically to `path` (temp file in the same folder, then os.replace)."""
+    """Write `model` atomically to `path` (temp file in the same folder, then os.replace,
+    via sagpr._atomic: usual file permissions)."""
     from sagpr import __version__
 
     meta, arrays = model._get_state()
@@ -57,19 +57,13 @@ def save(model, path):
     payload = {HEADER: np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     for name, value in arrays.items():
         payload["a/" + name] = np.asarray(value)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".sagpr-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    from sagpr._atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
             np.savez(handle, **payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def load(path):

@@ -31,7 +31,8 @@ class ScalarModel(PerSpeciesModel):
                  cutoff_smooth_width=DESCRIPTOR_DEFAULTS["cutoff_smooth_width"],
                  center_atom_weight=DESCRIPTOR_DEFAULTS["center_atom_weight"], species=None,
                  zeta=GPR_DEFAULTS["zeta"], regularizer=GPR_DEFAULTS["regularizer"], n_sparse=GPR_DEFAULTS["n_sparse"],
-                 n_features=GPR_DEFAULTS["n_features"], jitter=GPR_DEFAULTS["jitter"],
+                 n_features=GPR_DEFAULTS["n_features"], feature_selection=GPR_DEFAULTS["feature_selection"],
+                 jitter=GPR_DEFAULTS["jitter"],
                  prediction=GPR_DEFAULTS["prediction"], random_state=GPR_DEFAULTS["random_state"],
                  progress=GPR_DEFAULTS["progress"]):
         self.center_species = center_species
@@ -47,6 +48,7 @@ class ScalarModel(PerSpeciesModel):
         self.regularizer = regularizer
         self.n_sparse = n_sparse
         self.n_features = n_features
+        self.feature_selection = feature_selection
         self.jitter = jitter
         self.prediction = prediction
         self.random_state = random_state

@@ -11,6 +11,10 @@ from . import _features, _gpr
 from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
 
 
+#: "auto" prediction avoids contracted weights larger than this many entries (1 GiB of float64)
+CONTRACTED_MAX_ENTRIES = 2 ** 27
+
+
 def _user_active_set(active, n):
     """A user-given active set as sorted unique indices into n training environments."""
     active = np.asarray(active)
@@ -43,20 +47,23 @@ class SAGPR(Estimator):
         can also be given to fit.
     zeta : integer kernel exponent >= 1.
     regularizer : sigma^2 in (K_MN K_NM + sigma^2 K_MM) w = K_MN y (full GPR: K + sigma^2 I).
-    n_sparse : number of active environments (None: full GPR on all training environments).
-    n_features : keep this many lambda and lambda=0 feature columns, chosen by farthest-point
-        sampling over columns, then renormalise (None: keep all).
+    n_sparse : number of active environments (None, or at least the number of training
+        environments: full GPR on all of them).
+    n_features : keep this many lambda and lambda=0 features, then renormalise (None: keep all).
+    feature_selection : "fps" (farthest-point sampling over feature columns, as TENSOAP) or
+        "pca" (projection on the leading uncentred principal directions of the features).
     jitter : "auto" (diagonal shift grown from zero only as needed; the value used is jitter_)
         or a fixed shift >= 0.
     prediction : "kernel" (K_*M w), "contracted" (zeta 1 or 2: weights contracted with the
         active set once, then a small contraction per site; same result to round-off) or
-        "auto" (the cheaper of the two by flop count).
+        "auto" (the cheaper of the two by flop count, unless the contracted weights would
+        exceed 1 GiB). Contracting costs 2 M F F0 flops once per model (cached).
     random_state : seed of the first FPS pick (and feature-selection sub-sample).
     progress : show tqdm progress bars on long steps.
 
     Fitted attributes: species_, center_species_, active_features_ (M, 2 lambda + 1, F),
-    active_features0_ (M, F0), weights_ (M, 2 lambda + 1), active_indices_, feature_indices_,
-    feature_indices0_, n_features_in_ ((F, F0) before selection), y_mean_, jitter_, solver_,
+    active_features0_ (M, F0), weights_ (M, 2 lambda + 1), active_indices_, feature_indices_ and
+    feature_indices0_ (kept columns, or (F, n_features) projections with "pca"), n_features_in_ ((F, F0) before selection), y_mean_, jitter_, solver_,
     timings_.
     """
 
@@ -78,6 +85,7 @@ class SAGPR(Estimator):
         regularizer=GPR_DEFAULTS["regularizer"],
         n_sparse=GPR_DEFAULTS["n_sparse"],
         n_features=GPR_DEFAULTS["n_features"],
+        feature_selection=GPR_DEFAULTS["feature_selection"],
         jitter=GPR_DEFAULTS["jitter"],
         prediction=GPR_DEFAULTS["prediction"],
         random_state=GPR_DEFAULTS["random_state"],
@@ -96,6 +104,7 @@ class SAGPR(Estimator):
         self.regularizer = regularizer
         self.n_sparse = n_sparse
         self.n_features = n_features
+        self.feature_selection = feature_selection
         self.jitter = jitter
         self.prediction = prediction
         self.random_state = random_state
@@ -115,11 +124,11 @@ class SAGPR(Estimator):
         if centers is None:
             centers = _features.frame_species(frames)
         params = self.get_params()
-        x = _features.compute(_features.calculator(params, self.o3_lambda, species), frames, centers,
+        x = _features.compute(_features.cached_calculator(self, params, self.o3_lambda, species), frames, centers,
                               self.progress, f"lambda={self.o3_lambda} features")
         if self.o3_lambda == 0:
             return x, np.ascontiguousarray(x[:, 0, :])
-        x0 = _features.compute(_features.calculator(params, 0, species), frames, centers, self.progress,
+        x0 = _features.compute(_features.cached_calculator(self, params, 0, species), frames, centers, self.progress,
                                "lambda=0 features")
         return x, x0[:, 0, :].copy()
 
@@ -219,11 +228,12 @@ class SAGPR(Estimator):
 
         self.feature_indices_ = self.feature_indices0_ = None
         if self.n_features is not None:
-            self.feature_indices_ = _gpr.select_features(x, self.n_features, self.random_state)
+            select = _gpr.select_features if self.feature_selection == "fps" else _gpr.pca_projection
+            self.feature_indices_ = select(x, self.n_features, self.random_state)
             if self.o3_lambda == 0:
                 self.feature_indices0_ = self.feature_indices_
             else:
-                self.feature_indices0_ = _gpr.select_features(x0[:, None, :], self.n_features, self.random_state)
+                self.feature_indices0_ = select(x0[:, None, :], self.n_features, self.random_state)
         x, x0 = self._transform(x, x0)
         timings["feature_selection"] = time.perf_counter() - start
 
@@ -239,7 +249,9 @@ class SAGPR(Estimator):
             if zero.size:
                 raise ValueError(f"active environment {zero[0]} has zero lambda features (symmetry) and cannot be active")
             self.solver_ = "sparse"
-        elif self.n_sparse is None:
+        elif self.n_sparse is None or self.n_sparse >= len(candidates):
+            # every environment active: the full GPR is the same model, better conditioned
+            # (K + s I rather than K^2 + s K) and cheaper; force the sparse solver with `active`
             active = candidates
             self.solver_ = "full"
         else:
@@ -265,7 +277,7 @@ class SAGPR(Estimator):
             start = time.perf_counter()
             # A = K_MN K_NM + regularizer K_MM formed and factorised in place: peak memory
             # is two (M d)^2 matrices
-            kmm = _gpr._core.kernel(a, a0, a, a0, int(self.zeta))
+            kmm = _gpr._core.kernel_symmetric(a, a0, int(self.zeta))
             kmm *= float(self.regularizer)
             ktk += kmm
             del kmm
@@ -285,11 +297,11 @@ class SAGPR(Estimator):
         if self.feature_indices_ is None:
             return x, x0
         norms = np.sqrt(np.einsum("imf,imf->i", x, x))
-        xs = _gpr.renormalise(np.ascontiguousarray(x[:, :, self.feature_indices_]), norms)
+        xs = _gpr.renormalise(_gpr.reduce_features(x, self.feature_indices_), norms)
         if self.o3_lambda == 0:
             return xs, np.ascontiguousarray(xs[:, 0, :])
         norms0 = np.linalg.norm(x0, axis=1)
-        x0s = _gpr.renormalise(np.ascontiguousarray(x0[:, None, self.feature_indices0_]), norms0)[:, 0, :]
+        x0s = _gpr.renormalise(_gpr.reduce_features(x0[:, None, :], self.feature_indices0_), norms0)[:, 0, :]
         return xs, np.ascontiguousarray(x0s)
 
     def prediction_method(self):
@@ -299,7 +311,8 @@ class SAGPR(Estimator):
         a = self.active_features_
         kernel_cost, contracted_cost = _gpr.prediction_costs(a.shape[1], a.shape[2], self.active_features0_.shape[1],
                                                              len(a), self.zeta)
-        return "contracted" if contracted_cost is not None and contracted_cost < kernel_cost else "kernel"
+        too_big = a.shape[2] * self.active_features0_.shape[1] > CONTRACTED_MAX_ENTRIES
+        return "contracted" if contracted_cost is not None and contracted_cost < kernel_cost and not too_big else "kernel"
 
     def contracted_weights(self):
         """The weights contracted with the active set (zeta 1: (F, 1); zeta 2: (F, F0)), cached."""

@@ -58,7 +58,8 @@ class TensorModel(PerSpeciesModel):
                  cutoff_smooth_width=DESCRIPTOR_DEFAULTS["cutoff_smooth_width"],
                  center_atom_weight=DESCRIPTOR_DEFAULTS["center_atom_weight"], species=None,
                  zeta=GPR_DEFAULTS["zeta"], regularizer=GPR_DEFAULTS["regularizer"], n_sparse=GPR_DEFAULTS["n_sparse"],
-                 n_features=GPR_DEFAULTS["n_features"], jitter=GPR_DEFAULTS["jitter"],
+                 n_features=GPR_DEFAULTS["n_features"], feature_selection=GPR_DEFAULTS["feature_selection"],
+                 jitter=GPR_DEFAULTS["jitter"],
                  prediction=GPR_DEFAULTS["prediction"], random_state=GPR_DEFAULTS["random_state"],
                  progress=GPR_DEFAULTS["progress"]):
         self.center_species = center_species
@@ -75,6 +76,7 @@ class TensorModel(PerSpeciesModel):
         self.regularizer = regularizer
         self.n_sparse = n_sparse
         self.n_features = n_features
+        self.feature_selection = feature_selection
         self.jitter = jitter
         self.prediction = prediction
         self.random_state = random_state
@@ -120,6 +122,12 @@ class TensorModel(PerSpeciesModel):
             lambdas = [lam for lam in (0, 1, 2) if np.abs(parts[lam]).max() > PART_THRESHOLD * scale]
             if not lambdas:
                 lambdas = [2]
+        if 1 in lambdas:
+            import warnings
+
+            warnings.warn("the antisymmetric (lambda=1) part of a rank-2 tensor is an axial vector, but "
+                          "LambdaSOAP features are proper (l1 + l2 + lambda even): the lambda=1 model is "
+                          "rotation-equivariant but cannot follow the part's sign under inversion", stacklevel=2)
         self.o3_lambdas_ = lambdas
         self._fit_parts(frames, index, {lam: np.asarray(parts[lam]).reshape(len(y), 2 * lam + 1) for lam in lambdas},
                         active)
