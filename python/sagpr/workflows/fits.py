@@ -9,7 +9,8 @@ import numpy as np
 
 from .features import split_params
 
-GPR_KEYS = ("zeta", "regularizer", "n_sparse", "n_features", "jitter", "prediction", "random_state")
+GPR_KEYS = ("zeta", "regularizer", "n_sparse", "n_features", "feature_selection", "jitter", "prediction",
+            "random_state")
 GPR_DEFAULTS = {"zeta": 2, "regularizer": 1e-6, "n_sparse": 500}
 
 

@@ -42,7 +42,7 @@ def parse_factors(text: str) -> List[Factor]:
 
 
 def parse_fixed(items: Sequence[str]) -> Dict[str, object]:
-    """["name=value", ...] -> {name: int/float/None}."""
+    """["name=value", ...] -> {name: int/float/None, or the text, e.g. feature_selection=pca}."""
     out = {}
     for item in items or ():
         if "=" not in item:
@@ -53,7 +53,10 @@ def parse_fixed(items: Sequence[str]) -> Dict[str, object]:
         elif name in INTEGER_PARAMS:
             out[name] = int(float(value))
         else:
-            out[name] = float(value)
+            try:
+                out[name] = float(value)
+            except ValueError:
+                out[name] = value
     return out
 
 
