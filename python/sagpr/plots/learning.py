@@ -44,6 +44,7 @@ def learning_figure(learning: Sequence[dict], panels=PANELS, *, resolution: floa
         ax.set_xticks(n)
         ax.xaxis.set_major_formatter(FixedFormatter([f"{int(v)}" for v in n]))
         ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(axis="x", labelsize=7, labelrotation=30)
         ax.set_xlabel("training sites")
         ax.set_title(label, fontsize=9)
     axes[0, 0].legend(fontsize=7)
