@@ -76,8 +76,9 @@ def test_sparse_with_all_points_equals_full(o3_lambda):
         xt = x0t[:, None, :]
     kw = dict(o3_lambda=o3_lambda, regularizer=1e-3, progress=False, prediction="kernel")
     full = SAGPR(n_sparse=None, **kw).fit_features(x, x0, y)
-    sparse = SAGPR(n_sparse=30, **kw).fit_features(x, x0, y)
+    sparse = SAGPR(**kw).fit_features(x, x0, y, active=np.arange(30))  # M = N, sparse solver forced
     assert full.solver_ == "full" and sparse.solver_ == "sparse" and len(sparse.weights_) == 30
+    assert SAGPR(n_sparse=30, **kw).fit_features(x, x0, y).solver_ == "full"  # M >= N: full GPR
     ref = full.predict_features(xt, x0t)
     np.testing.assert_allclose(sparse.predict_features(xt, x0t), ref, rtol=0, atol=1e-8 * np.abs(ref).max())
 
@@ -97,7 +98,8 @@ def test_sparse_reproduces_training_targets():
     rng = np.random.default_rng(3)
     x, x0 = random_features(rng, 25, 5, 300, 50)
     y = rng.normal(size=(25, 5))
-    model = SAGPR(o3_lambda=2, n_sparse=25, regularizer=1e-10, progress=False).fit_features(x, x0, y)
+    model = SAGPR(o3_lambda=2, regularizer=1e-10, progress=False).fit_features(x, x0, y, active=np.arange(25))
+    assert model.solver_ == "sparse"
     np.testing.assert_allclose(model.predict_features(x, x0), y, rtol=0, atol=1e-7)
 
 

@@ -47,7 +47,8 @@ class SAGPR(Estimator):
         can also be given to fit.
     zeta : integer kernel exponent >= 1.
     regularizer : sigma^2 in (K_MN K_NM + sigma^2 K_MM) w = K_MN y (full GPR: K + sigma^2 I).
-    n_sparse : number of active environments (None: full GPR on all training environments).
+    n_sparse : number of active environments (None, or at least the number of training
+        environments: full GPR on all of them).
     n_features : keep this many lambda and lambda=0 features, then renormalise (None: keep all).
     feature_selection : "fps" (farthest-point sampling over feature columns, as TENSOAP) or
         "pca" (projection on the leading uncentred principal directions of the features).
@@ -248,7 +249,9 @@ class SAGPR(Estimator):
             if zero.size:
                 raise ValueError(f"active environment {zero[0]} has zero lambda features (symmetry) and cannot be active")
             self.solver_ = "sparse"
-        elif self.n_sparse is None:
+        elif self.n_sparse is None or self.n_sparse >= len(candidates):
+            # every environment active: the full GPR is the same model, better conditioned
+            # (K + s I rather than K^2 + s K) and cheaper; force the sparse solver with `active`
             active = candidates
             self.solver_ = "full"
         else:
