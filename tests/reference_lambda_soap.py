@@ -25,7 +25,7 @@ def radial_basis(max_radial, cutoff, r):
     def gto(x):
         return x[None, :] ** n[:, None] * np.exp(-0.5 * x[None, :] ** 2 / s[:, None] ** 2)
 
-    rq, wq = gauss_legendre(3000, 0.0, 8.0 * cutoff)
+    rq, wq = gauss_legendre(500, 0.0, 8.0 * cutoff)
     g = gto(rq)
     overlap = (g * wq * rq**2) @ g.T
     d = 1.0 / np.sqrt(np.diag(overlap))
