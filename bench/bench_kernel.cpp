@@ -4,6 +4,7 @@
 // Threads: OMP_NUM_THREADS. Prints medians.
 #include "sagpr/gpr.hpp"
 #include "sagpr/kernels.hpp"
+#include "timing.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -19,17 +20,6 @@
 
 using sagpr::FeatureView;
 using sagpr::RowMatrix;
-
-static double median_seconds(int repeats, const std::function<void()>& work) {
-    std::vector<double> t;
-    for (int r = 0; r < repeats; ++r) {
-        const auto start = std::chrono::steady_clock::now();
-        work();
-        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-}
 
 static RowMatrix random_normalised(Eigen::Index n, Eigen::Index d, Eigen::Index f, std::mt19937& rng) {
     std::normal_distribution<double> normal;

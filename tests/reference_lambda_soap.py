@@ -16,6 +16,16 @@ def gauss_legendre(n, a, b):
     return 0.5 * (b - a) * x + 0.5 * (b + a), 0.5 * (b - a) * w
 
 
+def sphere_grid(n_theta, n_phi):
+    """Unit vectors and weights of a product rule on the sphere: Gauss-Legendre in cos(theta),
+    uniform in phi; exact for harmonics of degree < min(2 n_theta, n_phi)."""
+    ct, wt = leggauss(n_theta)
+    phi = np.linspace(0, 2 * np.pi, n_phi, endpoint=False)
+    st = np.sqrt(1 - ct**2)
+    dirs = np.stack([np.outer(st, np.cos(phi)), np.outer(st, np.sin(phi)), np.outer(ct, np.ones_like(phi))], axis=-1)
+    return dirs.reshape(-1, 3), np.outer(wt, np.full(n_phi, 2 * np.pi / n_phi)).ravel()
+
+
 def radial_basis(max_radial, cutoff, r):
     """GTOs r^n exp(-r^2/2s_n^2), s_n = cutoff max(sqrt n, 1)/max_radial, each normalised, then
     Loewdin-orthonormalised, with the overlap integrated numerically."""
@@ -25,7 +35,7 @@ def radial_basis(max_radial, cutoff, r):
     def gto(x):
         return x[None, :] ** n[:, None] * np.exp(-0.5 * x[None, :] ** 2 / s[:, None] ** 2)
 
-    rq, wq = gauss_legendre(3000, 0.0, 8.0 * cutoff)
+    rq, wq = gauss_legendre(500, 0.0, 8.0 * cutoff)
     g = gto(rq)
     overlap = (g * wq * rq**2) @ g.T
     d = 1.0 / np.sqrt(np.diag(overlap))
@@ -36,14 +46,7 @@ def radial_basis(max_radial, cutoff, r):
 
 def real_cg(l1, l2, lam):
     """C[mu, m1, m2] proportional to int Y_lam,mu Y_l1,m1 Y_l2,m2, unit norm per mu."""
-    ct, wt = leggauss(40)
-    phi = np.linspace(0, 2 * np.pi, 80, endpoint=False)
-    theta = np.arccos(ct)
-    pts = np.stack(
-        [np.outer(np.sin(theta), np.cos(phi)), np.outer(np.sin(theta), np.sin(phi)), np.outer(ct, np.ones_like(phi))],
-        axis=-1,
-    ).reshape(-1, 3)
-    w = np.outer(wt, np.full_like(phi, 2 * np.pi / len(phi))).ravel()
+    pts, w = sphere_grid(40, 80)
     y0, y1, y2 = (real_spherical_harmonics(l, pts) for l in (lam, l1, l2))
     c = np.einsum("p,pa,pb,pc->abc", w, y0, y1, y2)
     return c * np.sqrt((2 * lam + 1) / np.sum(c**2))
@@ -58,14 +61,7 @@ def density(atoms, center, species, *, cutoff, max_radial, max_angular, atomic_g
     """c[a, n, lm] of a non-periodic cluster, by quadrature of the density on a spherical grid."""
     sigma = atomic_gaussian_width
     rq, wr = gauss_legendre(220, 0.0, cutoff + 9 * sigma)
-    ct, wt = leggauss(72)
-    phi = np.linspace(0, 2 * np.pi, 144, endpoint=False)
-    theta = np.arccos(ct)
-    dirs = np.stack(
-        [np.outer(np.sin(theta), np.cos(phi)), np.outer(np.sin(theta), np.sin(phi)), np.outer(ct, np.ones_like(phi))],
-        axis=-1,
-    ).reshape(-1, 3)
-    wa = np.outer(wt, np.full_like(phi, 2 * np.pi / len(phi))).ravel()
+    dirs, wa = sphere_grid(72, 144)
     ylm = np.concatenate([real_spherical_harmonics(l, dirs) for l in range(max_angular + 1)], axis=1)
     basis = radial_basis(max_radial, cutoff, rq)
     points = rq[:, None, None] * dirs[None, :, :]  # (radial, angular, 3)

@@ -95,3 +95,48 @@ def test_bad_frame_is_named(client):
     data[4].positions[1, 0] = np.nan
     with pytest.raises(ValueError, match=r"^frame 4: atom 1 "):
         list(map_frames(features, calc, data, client=client, chunk_size=2))
+
+
+@pytest.fixture(scope="module")
+def li_model():
+    from sagpr.datasets.lto import generate
+
+    frames = generate(14, seed=5, progress=False)
+    model = sagpr.TensorModel(center_species="Li", target="efg", cutoff=4.0, max_radial=4, max_angular=3,
+                              atomic_gaussian_width=0.5, n_sparse=40, progress=False).fit(frames[:8])
+    return model, frames[8:]
+
+
+def test_model_predict_on_cluster_equals_serial(client, li_model):
+    model, frames = li_model
+    serial = model.predict(frames)
+    np.testing.assert_allclose(model.predict(frames, client=client, chunk_size=2), serial, rtol=0, atol=1e-10)
+
+
+def test_predict_stream_on_cluster_equals_serial(client, li_model):
+    from sagpr.workflows.predict import predict_stream
+
+    model, frames = li_model
+    serial = list(predict_stream(model, iter(frames), chunk_size=2))
+    remote = list(predict_stream(model, iter(frames), chunk_size=2, client=client))
+    assert len(remote) == len(serial)
+    for a, b in zip(serial, remote):
+        np.testing.assert_allclose(b.arrays["efg"], a.arrays["efg"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(b.arrays["omega_q"], a.arrays["omega_q"], rtol=0, atol=1e-9)
+
+
+def test_cli_predict_with_local_workers(li_model, tmp_path):
+    from ase.io import read
+
+    from sagpr.cli import main
+    from sagpr.datasets import write_extxyz
+
+    model, frames = li_model
+    model.save(tmp_path / "li.sagpr")
+    write_extxyz(frames, tmp_path / "in.xyz")
+    assert main(["predict", str(tmp_path / "in.xyz"), "--model", str(tmp_path / "li.sagpr"),
+                 "--out", str(tmp_path / "out.xyz"), "--workers", "2", "--chunk-size", "2", "--no-progress"]) == 0
+    got = np.concatenate([a.arrays["efg"].reshape(-1, 3, 3)[a.numbers == 3] for a in read(tmp_path / "out.xyz", ":")])
+    np.testing.assert_allclose(got, model.predict(frames), rtol=1e-6, atol=1e-7)  # extxyz: ~7 digits
+    assert main(["predict", str(tmp_path / "in.xyz"), "--model", str(tmp_path / "li.sagpr"),
+                 "--out", str(tmp_path / "out.xyz"), "--workers", "0"]) == 2

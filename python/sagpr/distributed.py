@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, List, Optional
 
+import numpy as np
+
 from ._frames import as_frame_list, renumber_frame_error
 
 
@@ -77,3 +79,15 @@ def map_frames(
         future = pending.popleft()
         yield future.result()
         future.release()
+
+
+def _predict_chunk(model, frames):
+    return model.predict(frames)
+
+
+def distributed_predict(model, frames: Iterable, *, client, chunk_size: int = 32) -> np.ndarray:
+    """model.predict(frames) computed chunk by chunk on a Dask cluster, concatenated in order."""
+    parts = list(map_frames(_predict_chunk, model, frames, client=client, chunk_size=chunk_size))
+    if not parts:
+        raise ValueError("no frames to predict")
+    return np.concatenate(parts, axis=0)

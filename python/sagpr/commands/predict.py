@@ -19,6 +19,11 @@ def register(subparsers):
     p.add_argument("--chunk-size", type=int, default=16, help="frames predicted at a time (default: 16)")
     p.add_argument("--isotope", action="append", default=[], metavar="LABEL",
                    help="isotope for the observables, e.g. --isotope 6Li (default: the element's default isotope)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a Dask cluster (needs pip install 'sagpr[dask]'), e.g. tcp://host:8786")
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="run on a local Dask cluster of N single-threaded worker processes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -52,10 +57,27 @@ def run(args) -> int:
         except Exception as err:
             raise ValueError(f"{args.structures}: cannot read: {err}") from err
 
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    client = cluster = None
+    if args.scheduler or args.workers:
+        from ..distributed import require_dask
+
+        require_dask()
+        from distributed import Client, LocalCluster
+
+        if args.workers:
+            cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0")
+        client = Client(cluster if cluster is not None else args.scheduler)
     try:
         n = predict_file(model, frames(), args.out, magres_dir=args.magres, chunk_size=args.chunk_size,
-                         isotopes=isotopes, progress=not args.no_progress)
+                         isotopes=isotopes, progress=not args.no_progress, client=client)
     except ValueError as err:
         raise ValueError(f"{args.structures}: {err}") from None
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
     print(f"wrote {n} frames to {args.out}" + (f" and .magres files to {args.magres}" if args.magres else ""))
     return 0

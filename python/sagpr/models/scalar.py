@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from sagpr._frames import as_frame_list
+from sagpr.distributed import distributed_predict
 
 from . import _features
 from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS
@@ -79,8 +80,14 @@ class ScalarModel(PerSpeciesModel):
         self._fit_parts(frames, index, {0: y[:, None]}, active)
         return self
 
-    def predict(self, frames):
-        """Scalars (n_centres,) of the model's centre species, frame then atom order."""
+    def predict(self, frames, *, client=None, chunk_size=32):
+        """Scalars (n_centres,) of the model's centre species, frame then atom order.
+
+        With a Dask ``client`` the frames are predicted in chunks of ``chunk_size`` on the
+        cluster (the model is sent once to every worker); results are identical.
+        """
+        if client is not None:
+            return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
         frames = as_frame_list(frames)
         index, parts = self._predict_parts(frames)
         return self._scatter(frames, index, parts, (), lambda b: b[0][:, 0])

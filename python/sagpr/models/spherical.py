@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from sagpr._frames import as_frame_list
+from sagpr.distributed import distributed_predict
 
 from . import _features, _gpr
 from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
@@ -174,8 +175,14 @@ class SAGPR(Estimator):
         self.timings_["features"] = features_time
         return self
 
-    def predict(self, frames):
-        """Spherical components (n_centres, 2 lambda + 1) of the centres of `frames`."""
+    def predict(self, frames, *, client=None, chunk_size=32):
+        """Spherical components (n_centres, 2 lambda + 1) of the centres of `frames`.
+
+        With a Dask ``client`` the frames are predicted in chunks of ``chunk_size`` on the
+        cluster (the model is sent once to every worker); results are identical.
+        """
+        if client is not None:
+            return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
         self._check_fitted()
         frames = as_frame_list(frames)
         start = time.perf_counter()

@@ -1,6 +1,7 @@
 """Streaming prediction of per-atom EFG tensors and their NMR observables, frame chunk by chunk."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -9,7 +10,7 @@ from ase import Atoms
 
 from .._atomic import atomic_path
 from .._frames import renumber_frame_error
-from ..distributed import chunked
+from ..distributed import chunked, map_frames
 from ..nmr import normalize_units, observables
 
 OBSERVABLES = ("cq", "eta", "omega_q", "theta", "phi")  # MHz, -, kHz, degrees, degrees
@@ -50,19 +51,29 @@ def annotate(frames, tensors: np.ndarray, center_numbers, units: str, *, isotope
     return out
 
 
+def _annotated_prediction(model, frames, *, units, isotopes, b0):
+    tensors = model.predict(frames)
+    return annotate(frames, tensors, model.center_species_, units, isotopes=isotopes, b0=b0)
+
+
 def predict_stream(model, frames: Iterable[Atoms], *, chunk_size: int = 16, isotopes=None,
-                   b0=(0.0, 0.0, 1.0)) -> Iterator[Atoms]:
+                   b0=(0.0, 0.0, 1.0), client=None) -> Iterator[Atoms]:
     """Yield annotated frames (see `annotate`) for any number of input frames.
 
     Frames are read and predicted `chunk_size` at a time, so memory does not grow with the
-    number of frames. Errors name the frame's position in the whole input.
+    number of frames; with a Dask ``client`` the chunks run on the cluster, results in input
+    order. Errors name the frame's position in the whole input.
     """
     units = normalize_units(getattr(model, "units_", None) or "au")
+    work = partial(_annotated_prediction, units=units, isotopes=dict(isotopes or {}), b0=tuple(b0))
+    if client is not None:
+        for annotated in map_frames(work, model, frames, client=client, chunk_size=chunk_size):
+            yield from annotated
+        return
     first = 0
     for chunk in chunked(frames, chunk_size):
         try:
-            tensors = model.predict(chunk)
-            annotated = annotate(chunk, tensors, model.center_species_, units, isotopes=isotopes, b0=b0)
+            annotated = work(model, chunk)
         except ValueError as err:
             raise renumber_frame_error(err, first, len(chunk)) from err
         first += len(chunk)
@@ -70,7 +81,8 @@ def predict_stream(model, frames: Iterable[Atoms], *, chunk_size: int = 16, isot
 
 
 def predict_file(model, source: Iterable[Atoms], out: Path, *, magres_dir: Optional[Path] = None,
-                 chunk_size: int = 16, isotopes=None, progress: bool = True, total: Optional[int] = None) -> int:
+                 chunk_size: int = 16, isotopes=None, progress: bool = True, total: Optional[int] = None,
+                 client=None) -> int:
     """Stream predictions of `source` into the extended-XYZ file `out` (and .magres files).
 
     The XYZ file is written to a temporary file beside `out` and renamed when complete, so an
@@ -87,7 +99,7 @@ def predict_file(model, source: Iterable[Atoms], out: Path, *, magres_dir: Optio
     count = 0
     with atomic_path(out) as tmp:
         with open(tmp, "w") as handle:
-            stream = predict_stream(model, source, chunk_size=chunk_size, isotopes=isotopes)
+            stream = predict_stream(model, source, chunk_size=chunk_size, isotopes=isotopes, client=client)
             if progress:
                 from tqdm.auto import tqdm
 
