@@ -1,0 +1,47 @@
+"""The README's first command, `sagpr reproduce --quick`, end to end (data, comparison, final model,
+large models, prediction, classification, one report), then the README's Python examples."""
+import json
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.io import read
+
+from sagpr.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def blocks(language):
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_reproduce_quick_and_examples(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    commands = [line.split("#")[0].strip() for line in blocks("bash")[0].splitlines()]
+    commands = [c for c in commands if c.startswith("sagpr ")]
+    assert commands and commands[0].startswith("sagpr reproduce --quick")
+    for line in commands:
+        assert main(shlex.split(line)[1:] + ["--no-progress"]) == 0
+
+    out = tmp_path / "lto_run"
+    report = (out / "report.md").read_text()
+    assert "| theta |" in report and "0.47" in report  # our numbers beside the study's
+    for name in ("lto_efg.xyz", "li.sagpr", "lto_1512.xyz", "predicted.xyz", "compare_Li/report.md",
+                 "compare_Li/report.json", "histogram/omega_q_histogram.png", "histogram/regions.json"):
+        assert (out / name).exists(), name
+    predicted = read(out / "predicted.xyz", index=":")
+    li = np.concatenate([a.arrays["omega_q"][a.numbers == 3] for a in predicted])
+    assert len(predicted) == 2 and np.all(np.isfinite(li))
+    regions = json.loads((out / "histogram/regions.json").read_text())
+    assert sum(r["count"] for r in regions["regions"]) + regions["unclassified"] == len(li)
+
+    examples = blocks("python")
+    assert len(examples) >= 2
+    for code in examples:
+        exec(compile(code, str(README), "exec"), {})
+    assert (tmp_path / "li.sagpr").exists()
+    assert "q~" in capsys.readouterr().out
