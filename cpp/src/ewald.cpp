@@ -75,6 +75,12 @@ void check_inputs(const Frame& frame, const std::vector<double>& charges, const 
     }
 }
 
+void check_parameters(const EwaldParameters& params) {
+    if (!(params.alpha > 0.0 && params.real_cutoff > 0.0 && params.kspace_cutoff > 0.0)) {
+        throw std::invalid_argument("Ewald parameters must be positive for a periodic frame");
+    }
+}
+
 std::string overlap_message(int i, int j, double d) {
     return "atoms " + std::to_string(i) + " and " + std::to_string(j) + " overlap (distance " + std::to_string(d) +
            " A): point charges cannot share a position";
@@ -255,9 +261,7 @@ EwaldField point_charge_field(const Frame& frame, const std::vector<double>& cha
                               const EwaldParameters& params, double min_distance) {
     check_inputs(frame, charges, sites);
     if (!frame.periodic()) return direct_field(frame, charges, sites, min_distance);
-    if (!(params.alpha > 0.0 && params.real_cutoff > 0.0 && params.kspace_cutoff > 0.0)) {
-        throw std::invalid_argument("Ewald parameters must be positive for a periodic frame");
-    }
+    check_parameters(params);
     const int n = frame.size();
     const int m = static_cast<int>(sites.size());
     const double alpha = params.alpha;
@@ -381,9 +385,7 @@ RowMatrixXd ewald_coupling_matrix(const Frame& frame, const std::vector<int>& si
     for (int s : sites) {
         if (s < 0 || s >= frame.size()) throw std::invalid_argument("site index " + std::to_string(s) + " out of range");
     }
-    if (!(params.alpha > 0.0 && params.real_cutoff > 0.0 && params.kspace_cutoff > 0.0)) {
-        throw std::invalid_argument("Ewald parameters must be positive for a periodic frame");
-    }
+    check_parameters(params);
     const int n = frame.size();
     const int m = static_cast<int>(sites.size());
     const double alpha = params.alpha;
