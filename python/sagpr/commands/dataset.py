@@ -5,6 +5,15 @@ import argparse
 import sys
 
 
+def _add_common_arguments(parser, default_out):
+    """Options both kinds of dataset share: reference accuracy, seed and output."""
+    parser.add_argument("--accuracy", type=float, default=1e-8, help="relative accuracy of the Ewald EFG")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=default_out, help="output file (extended XYZ)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--plot", metavar="PNG", help="also save a summary figure (distances, C_Q, eta)")
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "dataset",
@@ -23,11 +32,7 @@ def register(subparsers) -> None:
     lto.add_argument("--scale-min", type=float, default=0.94, help="smallest lattice scale factor")
     lto.add_argument("--scale-max", type=float, default=1.06, help="largest lattice scale factor")
     lto.add_argument("--min-distance", type=float, default=1.5, help="redraw structures with closer atoms (A)")
-    lto.add_argument("--accuracy", type=float, default=1e-8, help="relative accuracy of the Ewald EFG")
-    lto.add_argument("--seed", type=int, default=0)
-    lto.add_argument("--out", default="lto_efg.xyz", help="output file (extended XYZ)")
-    lto.add_argument("--no-progress", action="store_true", help="no progress bar")
-    lto.add_argument("--plot", metavar="PNG", help="also save a summary figure (distances, C_Q, eta)")
+    _add_common_arguments(lto, default_out="lto_efg.xyz")
     lto.set_defaults(func=_run_lto)
 
     large = kinds.add_parser(
@@ -41,11 +46,7 @@ def register(subparsers) -> None:
     large.add_argument("--temperature", type=float, default=1000.0, help="Monte Carlo temperature (K)")
     large.add_argument("--lithiation", type=float, default=0.0, help="x in Li(4+x)Ti5O12, extra Li on 16c")
     large.add_argument("--rattle-std", type=float, default=0.0, help="Gaussian displacement after MC (A)")
-    large.add_argument("--accuracy", type=float, default=1e-8, help="relative accuracy of the Ewald EFG")
-    large.add_argument("--seed", type=int, default=0)
-    large.add_argument("--out", default="lto_1512.xyz", help="output file (extended XYZ)")
-    large.add_argument("--no-progress", action="store_true", help="no progress bar")
-    large.add_argument("--plot", metavar="PNG", help="also save a summary figure (distances, C_Q, eta)")
+    _add_common_arguments(large, default_out="lto_1512.xyz")
     large.set_defaults(func=_run_large)
 
 
