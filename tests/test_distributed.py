@@ -140,3 +140,121 @@ def test_cli_predict_with_local_workers(li_model, tmp_path):
     np.testing.assert_allclose(got, model.predict(frames), rtol=1e-6, atol=1e-7)  # extxyz: ~7 digits
     assert main(["predict", str(tmp_path / "in.xyz"), "--model", str(tmp_path / "li.sagpr"),
                  "--out", str(tmp_path / "out.xyz"), "--workers", "0"]) == 2
+
+
+# ------------------------------------------------------------------ distributed training
+@pytest.fixture(scope="module")
+def lto_frames():
+    from sagpr.datasets.lto import generate
+
+    return generate(12, seed=11, progress=False)
+
+
+#: environments per block of the normal equations: 10 does not divide a frame's 8 Li, so blocks
+#: straddle frames
+BLOCK = 10
+TENSOR_HYPERS = dict(center_species="Li", target="efg", cutoff=4.0, max_radial=4, max_angular=3,
+                     atomic_gaussian_width=0.5, regularizer=1e-4, progress=False)
+
+
+@pytest.mark.parametrize("extra", [dict(n_sparse=30), dict(n_sparse=30, n_features=60),
+                                   dict(n_sparse=30, n_features=40, feature_selection="pca"),
+                                   dict(n_sparse=None)], ids=["sparse", "fps", "pca", "full"])
+def test_tensor_fit_on_cluster_equals_serial(client, lto_frames, extra):
+    train, test = lto_frames[:8], lto_frames[8:]
+    serial = sagpr.TensorModel(**TENSOR_HYPERS, **extra).fit(train, block_size=BLOCK)
+    remote = sagpr.TensorModel(**TENSOR_HYPERS, **extra).fit(train, client=client, block_size=BLOCK)
+    lam = serial.models_[3][2]
+    other = remote.models_[3][2]
+    assert other.solver_ == lam.solver_
+    np.testing.assert_array_equal(other.active_indices_, lam.active_indices_)
+    np.testing.assert_allclose(other.active_features_, lam.active_features_, rtol=0, atol=1e-12)
+    expected = serial.predict(test)
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(remote.predict(test), expected, rtol=0, atol=1e-10 * scale)
+
+
+def test_scalar_and_sagpr_fit_on_cluster_equal_serial(client, lto_frames):
+    train, test = lto_frames[:8], lto_frames[8:]
+    y = np.concatenate([a.arrays["efg"][a.numbers == 8][:, 2, 2] for a in train])
+    kw = dict(center_species="O", cutoff=3.5, max_radial=3, max_angular=2, atomic_gaussian_width=0.5,
+              regularizer=1e-4, n_sparse=25, progress=False)
+    serial = sagpr.ScalarModel(target=None, **kw).fit(train, y, block_size=BLOCK)
+    remote = sagpr.ScalarModel(target=None, **kw).fit(train, y, client=client, block_size=BLOCK)
+    expected = serial.predict(test)
+    np.testing.assert_allclose(remote.predict(test), expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+    from sagpr.tensors import symmetric_traceless_to_l2
+
+    V = np.concatenate([a.arrays["efg"][a.numbers == 3] for a in train])
+    kw2 = dict(TENSOR_HYPERS, n_sparse=30)
+    for key in ("target",):
+        kw2.pop(key)
+    a = sagpr.SAGPR(o3_lambda=2, **kw2).fit(train, symmetric_traceless_to_l2(V), block_size=BLOCK)
+    b = sagpr.SAGPR(o3_lambda=2, **kw2).fit(train, symmetric_traceless_to_l2(V), client=client, block_size=BLOCK)
+    expected = a.predict(test)
+    np.testing.assert_allclose(b.predict(test), expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+
+def test_fit_survives_a_lost_worker(lto_frames):
+    # a cluster of its own: the worker killed here must not take the shared fixture's with it
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        train = lto_frames[:10]
+        serial = sagpr.TensorModel(**TENSOR_HYPERS, n_sparse=30).fit(train, block_size=BLOCK)
+        victim = sorted(client.scheduler_info()["workers"])[0]
+
+        def kill():
+            time.sleep(1.0)
+            try:
+                client.run(lambda: os._exit(1), workers=[victim])
+            except Exception:
+                pass
+
+        killer = threading.Thread(target=kill)
+        killer.start()
+        # one-frame chunks, each slowed down, so the kill lands mid-fit
+        remote = sagpr.TensorModel(**TENSOR_HYPERS, n_sparse=30)
+        client.run(_slow_down_features)
+        remote.fit(train, client=client, block_size=BLOCK)
+        killer.join()
+        assert victim not in client.scheduler_info()["workers"]
+        expected = serial.predict(lto_frames[10:])
+        np.testing.assert_allclose(remote.predict(lto_frames[10:]), expected, rtol=0,
+                                   atol=1e-10 * np.abs(expected).max())
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _slow_down_features():
+    """Make every chunk on this worker take at least 0.15 s (wraps the feature calculator)."""
+    from sagpr.models import _sources
+
+    original = _sources.Featurizer.__call__
+    if getattr(original, "_slowed", False):
+        return
+
+    def slow(self, frames):
+        time.sleep(0.15)
+        return original(self, frames)
+
+    slow._slowed = True
+    _sources.Featurizer.__call__ = slow
+
+
+def test_fit_on_cluster_names_a_bad_frame(client, lto_frames):
+    from ase import Atoms
+
+    # frame 1 holds no Li (the fit skips it), so block-local and input positions differ
+    train = [lto_frames[0], Atoms("O2", positions=[[0, 0, 0], [0, 0, 1.3]], cell=[6, 6, 6], pbc=True)]
+    train[1].arrays["efg"] = np.zeros((2, 3, 3))
+    train[1].info["efg_units"] = lto_frames[0].info["efg_units"]
+    train += [a.copy() for a in lto_frames[1:5]]
+    bad = np.flatnonzero(train[4].numbers == 8)[0]
+    train[4].positions[bad, 0] = np.nan
+    with pytest.raises(ValueError, match=rf"^frame 4: atom {bad} "):
+        sagpr.TensorModel(**TENSOR_HYPERS, n_sparse=20).fit(train, block_size=BLOCK)
+    with pytest.raises(ValueError, match=rf"^frame 4: atom {bad} "):
+        sagpr.TensorModel(**TENSOR_HYPERS, n_sparse=20).fit(train, client=client, block_size=BLOCK)

@@ -114,3 +114,37 @@ def test_symmetric_kernel_equals_general_kernel(zeta):
     k = _core.kernel_symmetric(x, x0, zeta)
     np.testing.assert_allclose(k, _core.kernel(x, x0, x, x0, zeta), rtol=0, atol=1e-13 * np.abs(k).max())
     np.testing.assert_array_equal(k, k.T)
+
+
+def test_projection_is_exact_per_row_and_independent_of_batching():
+    rng = np.random.default_rng(3)
+    rows, proj = rng.normal(size=(37, 50)), rng.normal(size=(50, 7))
+    whole = _core.project_rows(rows, proj)
+    np.testing.assert_allclose(whole, rows @ proj, rtol=0, atol=1e-12)
+    # bit-identical whatever the batch: serial and distributed fits project different batches
+    parts = np.concatenate([_core.project_rows(rows[i:i + 5], proj) for i in range(0, 37, 5)])
+    np.testing.assert_array_equal(parts, whole)
+    with pytest.raises(ValueError, match="columns"):
+        _core.project_rows(rows, proj[:10])
+
+
+def test_normal_equations_do_not_depend_on_the_thread_count():
+    import sagpr
+
+    rng = np.random.default_rng(4)
+    x, x0 = rng.normal(size=(150, 5, 40)), rng.normal(size=(150, 12))
+    a, a0 = x[:70].copy(), x0[:70].copy()  # 70 active: two panels of 64, one partial
+    y = rng.normal(size=(150, 5))
+    before = sagpr.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2, 3):
+            sagpr.set_num_threads(threads)
+            results.append(_gpr.accumulate(x, x0, y, a, a0, 2))
+    finally:
+        sagpr.set_num_threads(before)
+    for ktk, kty in results[1:]:
+        np.testing.assert_array_equal(ktk, results[0][0])
+        np.testing.assert_array_equal(kty, results[0][1])
+    k = kernel(x, x0, a, a0, 2).reshape(150 * 5, 70 * 5)
+    np.testing.assert_allclose(np.tril(results[0][0]), np.tril(k.T @ k), rtol=1e-12, atol=1e-9)

@@ -71,6 +71,21 @@ void bind_kernels(py::module_& m) {
         "lambda-SOAP kernel (n*d, m*d): K[i*d+mu, j*d+nu] = (x[i,mu].a[j,nu]) (x0[i].a0[j])^(zeta-1).");
 
     m.def(
+        "project_rows",
+        [](const DoubleArray& rows, const DoubleArray& projection) {
+            const auto r = matrix(rows, "features");
+            const auto p = matrix(projection, "projection");
+            RowMatrix out;
+            {
+                py::gil_scoped_release release;
+                out = sagpr::project_rows(r, p);
+            }
+            return to_array(out);
+        },
+        py::arg("rows"), py::arg("projection"),
+        "rows (r, F) @ projection (F, k), each row summed in a fixed order: independent of batching and threads.");
+
+    m.def(
         "kernel_symmetric",
         [](const DoubleArray& x, const DoubleArray& x0, int zeta) {
             const FeatureView fx = view(x, x0, "features");

@@ -25,12 +25,11 @@ void accumulate_normal_equations(const FeatureView& train, ConstVectorRef y, con
         throw std::invalid_argument("accumulators must be (M d) x (M d) and (M d)");
     }
     if (block < 1) throw std::invalid_argument("block size must be positive");
-    RowMatrix k, scalar;
+    RowMatrix k;
     const Eigen::Index panel = 128;
     for (Eigen::Index first = 0; first < train.n; first += block) {
         const Eigen::Index count = std::min(block, train.n - first);
-        // outside a parallel region Eigen's GEMM uses the OpenMP threads itself
-        kernel_block(train, first, count, active, zeta, k, scalar);
+        kernel_block_panels(train, first, count, active, zeta, k);
         kty.noalias() += k.transpose() * y.segment(first * d, count * d);
         // lower triangle of K^T K, one column panel per task: half the flops of a full GEMM
 #pragma omp parallel for schedule(dynamic, 1)

@@ -43,6 +43,24 @@ void kernel_block(const FeatureView& a, Eigen::Index first, Eigen::Index count, 
     }
 }
 
+void kernel_block_panels(const FeatureView& a, Eigen::Index first, Eigen::Index count, const FeatureView& b,
+                         int zeta, RowMatrix& out) {
+    const Eigen::Index d = a.d, panel = 64;  // environments of b per task
+    out.resize(count * d, b.n * d);
+    const Eigen::Index n_panels = (b.n + panel - 1) / panel;
+#pragma omp parallel
+    {
+        RowMatrix k, s;
+#pragma omp for schedule(dynamic)
+        for (Eigen::Index p = 0; p < n_panels; ++p) {
+            const Eigen::Index j0 = p * panel, m = std::min(panel, b.n - j0);
+            const FeatureView sub{b.lam + j0 * b.d * b.F, b.zero + j0 * b.F0, m, b.d, b.F, b.F0};
+            kernel_block(a, first, count, sub, zeta, k, s);  // one thread each: Eigen does not nest
+            out.middleCols(j0 * d, m * d) = k;
+        }
+    }
+}
+
 RowMatrix kernel(const FeatureView& a, const FeatureView& b, int zeta) {
     check_kernel_inputs(a, b, zeta);
     RowMatrix out(a.n * a.d, b.n * b.d);
@@ -91,6 +109,27 @@ RowMatrix kernel_symmetric(const FeatureView& a, int zeta) {
     }
     // mirror the lower triangle, diagonal tiles included (their GEMM is symmetric only to round-off)
     out.triangularView<Eigen::StrictlyUpper>() = out.transpose();
+    return out;
+}
+
+RowMatrix project_rows(const Eigen::Ref<const RowMatrix>& rows, const Eigen::Ref<const RowMatrix>& projection) {
+    if (rows.cols() != projection.rows()) {
+        throw std::invalid_argument("features have " + std::to_string(rows.cols()) + " columns, the projection " +
+                                    std::to_string(projection.rows()) + " rows");
+    }
+    const Eigen::Index n = rows.rows(), F = rows.cols(), k = projection.cols();
+    RowMatrix out = RowMatrix::Zero(n, k);
+    const Eigen::Index tile = 8;  // rows sharing one pass over the projection
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index r0 = 0; r0 < n; r0 += tile) {
+        const Eigen::Index r1 = std::min(n, r0 + tile);
+        for (Eigen::Index f = 0; f < F; ++f) {
+            for (Eigen::Index r = r0; r < r1; ++r) {
+                const double v = rows(r, f);
+                if (v != 0.0) out.row(r).noalias() += v * projection.row(f);
+            }
+        }
+    }
     return out;
 }
 

@@ -62,15 +62,22 @@ def species_numbers(species: Sequence[Union[int, str]]) -> List[int]:
 _FRAME_PREFIX = re.compile(r"^frame (\d+): ")
 
 
-def renumber_frame_error(err: Exception, first_index: int, n_frames: int) -> Exception:
+def renumber_frame_error(err: Exception, first_index: int, n_frames: int, numbers=None) -> Exception:
     """The same exception with its "frame k: " prefix counted from `first_index` (for chunked work).
 
     sagpr's errors start with "frame k: " counted within the frames passed; when those frames are
-    a chunk of a longer input, the user needs the position in the whole input.
+    a chunk of a longer input, the user needs the position in the whole input. `numbers`, if
+    given, are the input positions of the chunk's frames (for chunks that skip frames).
     """
     message = str(err)
     match = _FRAME_PREFIX.match(message)
-    if match:
+    if numbers is not None:
+        numbers = list(numbers)
+        if match and int(match.group(1)) < len(numbers):
+            message = f"frame {numbers[int(match.group(1))]}: " + message[match.end():]
+        else:
+            message = f"frames {numbers[0]}-{numbers[-1]}: {message}"
+    elif match:
         message = f"frame {first_index + int(match.group(1))}: " + message[match.end():]
     else:
         message = f"frames {first_index}-{first_index + n_frames - 1}: {message}"

@@ -39,11 +39,23 @@ void check_kernel_inputs(const FeatureView& a, const FeatureView& b, int zeta);
 void kernel_block(const FeatureView& a, Eigen::Index first, Eigen::Index count, const FeatureView& b,
                   int zeta, RowMatrix& out, RowMatrix& scalar);
 
+// kernel_block in parallel over fixed panels of 64 environments of b, each GEMM on one thread.
+// Eigen's own multithreaded GEMM chooses its blocking, hence its rounding, from the thread
+// count; fixed panels make the result the same for any number of threads.
+void kernel_block_panels(const FeatureView& a, Eigen::Index first, Eigen::Index count, const FeatureView& b,
+                         int zeta, RowMatrix& out);
+
 // The whole kernel (a.n * d, b.n * d): for small sets and tests.
 RowMatrix kernel(const FeatureView& a, const FeatureView& b, int zeta);
 
 // The kernel of a set with itself (K_MM, full-GPR K_NN): only the lower block triangle is
 // computed (half the flops), in parallel tiles, then mirrored. Exactly symmetric.
 RowMatrix kernel_symmetric(const FeatureView& a, int zeta);
+
+// rows (r, F) times projection (F, k). Each output row is summed over F in a fixed order from
+// its own input row only, so the result does not depend on how the rows are split into calls
+// or on the number of threads (a BLAS GEMM's rounding depends on both): serial and
+// distributed fits then see bit-identical projected features.
+RowMatrix project_rows(const Eigen::Ref<const RowMatrix>& rows, const Eigen::Ref<const RowMatrix>& projection);
 
 }  // namespace sagpr

@@ -73,7 +73,12 @@ def compute(calc, frames, centers, progress=False, what="features", chunk=None):
         for start in range(0, len(frames), chunk):
             block = frames[start : start + chunk]
             if any(np.isin(a.numbers, centers).any() for a in block):
-                parts.append(np.asarray(calc.compute(block, center_species=list(centers)), dtype=np.float64))
+                try:
+                    parts.append(np.asarray(calc.compute(block, center_species=list(centers)), dtype=np.float64))
+                except ValueError as err:
+                    from sagpr._frames import renumber_frame_error
+
+                    raise renumber_frame_error(err, start, len(block)) from err
             bar.update(len(block))
     if not parts:
         return np.zeros((0, 2 * calc.o3_lambda + 1 if hasattr(calc, "o3_lambda") else 1, 0))

@@ -51,39 +51,38 @@ def renormalise(x, reference_norms=None):
     return x * scale[:, None, None]
 
 
-def select_features(x, n_features, random_state, max_rows=2000):
-    """Indices of n_features columns of x (n, d, F) by farthest-point sampling over columns.
+def sample_rows(n, d, random_state, max_rows=2000):
+    """Sorted indices of the environments whose features feature selection looks at: at most
+    max_rows // d of n (each FPS step reads the whole sample, so this bounds its cost)."""
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n, size=min(n, max(1, max_rows // d)), replace=False))
 
-    Columns are compared as vectors over (sub-sampled environments) x components, at most
-    max_rows of them (each FPS step reads the whole sample, so this bounds its cost); the
-    first column is the one of largest norm, so the result depends on random_state only
-    through the environment sub-sample.
-    """
-    n, d, F = x.shape
+
+def select_features(sample, n_features):
+    """Indices of n_features columns of the sampled features (rows, d, F) by farthest-point
+    sampling over columns, compared as vectors over rows x components; the first column is the
+    one of largest norm."""
+    F = sample.shape[2]
     if n_features >= F:
         return np.arange(F)
-    rng = np.random.default_rng(random_state)
-    rows = np.sort(rng.choice(n, size=min(n, max(1, max_rows // d)), replace=False))
-    columns = np.ascontiguousarray(x[rows].reshape(-1, F).T)
+    columns = np.ascontiguousarray(sample.reshape(-1, F).T)
     first = int(np.argmax(np.einsum("fk,fk->f", columns, columns)))
     idx, _ = _core.farthest_point_sampling(columns, int(n_features), first)
     return np.sort(idx)
 
 
-def pca_projection(x, n_features, random_state, max_rows=2000):
+def pca_projection(sample, n_features):
     """(F, n_features) orthonormal projection onto the leading right singular vectors of the
-    (sub-sampled environments x components, F) feature matrix, uncentred.
+    sampled (rows x components, F) feature matrix, uncentred.
 
     Uncentred because the kernel uses raw dot products: x P P^T x'^T is then the best rank-k
     approximation of the sampled Gram matrix. Acting on the feature index only, the projection
     keeps the features equivariant.
     """
-    n, d, F = x.shape
+    F = sample.shape[2]
     if n_features >= F:
         return np.eye(F)
-    rng = np.random.default_rng(random_state)
-    rows = np.sort(rng.choice(n, size=min(n, max(1, max_rows // d)), replace=False))
-    sample = x[rows].reshape(-1, F)
+    sample = sample.reshape(-1, F)
     if len(sample) >= F:
         values, vectors = np.linalg.eigh(sample.T @ sample)
         order = np.argsort(values)[::-1][:n_features]
@@ -101,7 +100,24 @@ def reduce_features(x, selection):
     if selection.ndim == 1:
         return np.ascontiguousarray(x[:, :, selection])
     n, d, F = x.shape
-    return (x.reshape(n * d, F) @ selection).reshape(n, d, -1)  # one GEMM, not n small ones
+    # not a BLAS GEMM: its rounding depends on the batch and thread count, and serial and
+    # distributed fits must see identical features
+    rows = np.ascontiguousarray(x.reshape(n * d, F), dtype=np.float64)
+    return _core.project_rows(rows, np.ascontiguousarray(selection, dtype=np.float64)).reshape(n, d, -1)
+
+
+def transform(x, x0, o3_lambda, selection, selection0):
+    """Features after feature selection (or as they are when `selection` is None), each
+    environment renormalised; environments that lose (nearly) all their norm become zero."""
+    if selection is None:
+        return x, x0
+    norms = np.sqrt(np.einsum("imf,imf->i", x, x))
+    xs = renormalise(reduce_features(x, selection), norms)
+    if o3_lambda == 0:
+        return xs, np.ascontiguousarray(xs[:, 0, :])
+    norms0 = np.linalg.norm(x0, axis=1)
+    x0s = renormalise(reduce_features(x0[:, None, :], selection0), norms0)[:, 0, :]
+    return xs, np.ascontiguousarray(x0s)
 
 
 def select_active(x0, n_active, random_state, candidates=None):

@@ -8,7 +8,7 @@ import numpy as np
 
 from sagpr._frames import as_frame_list
 
-from . import _features
+from . import _features, _sources
 from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
 from .spherical import SAGPR
 
@@ -112,12 +112,17 @@ class PerSpeciesModel(Estimator):
             result[numbers == z] = combine(by_lambda)
         return result
 
-    def _fit_parts(self, frames, index, targets_by_lambda, active=None):
+    def _fit_parts(self, frames, index, targets_by_lambda, active=None, client=None, block_size=_sources.BLOCK_SIZE):
         """Fit one SAGPR per (species, lambda); targets_by_lambda: {lambda: (n_centres, 2 lambda + 1)}.
 
         active: optional indices (or mask) into all centres (frame then atom order) to use as
-        the active sets instead of farthest-point sampling.
+        the active sets instead of farthest-point sampling. client: a Dask client to compute
+        features and normal equations on (see SAGPR.fit).
         """
+        if client is not None:
+            from sagpr.distributed import require_dask
+
+            require_dask()
         numbers = np.array([frames[f].numbers[a] for f, a in index], dtype=int)
         if active is not None:
             from .spherical import _user_active_set
@@ -129,9 +134,10 @@ class PerSpeciesModel(Estimator):
         for z in self.center_species_:
             mask = numbers == z
             t0 = time.perf_counter()
-            feats = self._features(frames, z, list(targets_by_lambda))
+            if client is None:
+                feats = self._features(frames, z, list(targets_by_lambda))
+                x0 = feats[0][:, 0, :]
             timings["features"] += time.perf_counter() - t0
-            x0 = feats[0][:, 0, :]
             self.models_[z] = {}
             for lam, y in targets_by_lambda.items():
                 model = SAGPR(**self._sagpr_params(lam))
@@ -142,7 +148,15 @@ class PerSpeciesModel(Estimator):
                         from ase.data import chemical_symbols
 
                         raise ValueError(f"the given active set has no {chemical_symbols[z]} centre")
-                model.fit_features(feats[lam], x0, y[mask], active=local)
+                if client is None:
+                    model.fit_features(feats[lam], x0, y[mask], active=local, block_size=block_size)
+                else:
+                    params = self._sagpr_params(lam)
+                    model.n_features_in_ = _sources.feature_sizes(params, lam, self.species_)
+                    source = _sources.cluster_source(client, params, lam, self.species_, [z], frames,
+                                                     np.ascontiguousarray(y[mask], dtype=np.float64),
+                                                     block_size=block_size)
+                    model._fit_source(source, np.ascontiguousarray(y[mask], dtype=np.float64), active=local)
                 model.species_ = list(self.species_)
                 model.center_species_ = [z]
                 for key, value in model.timings_.items():

@@ -62,11 +62,14 @@ class ScalarModel(PerSpeciesModel):
         if self.prediction == "contracted" and self.zeta not in (1, 2):
             raise ValueError(f"prediction='contracted' needs zeta 1 or 2, got zeta={self.zeta}")
 
-    def fit(self, frames, y=None, active=None):
+    def fit(self, frames, y=None, active=None, *, client=None, block_size=512):
         """Fit on the centres of `frames`; y (n_centres,) or None to read atoms.arrays[target].
 
         active: optional indices (or mask) of centres (frame then atom order) to use as the
         active set instead of farthest-point sampling.
+        client: a Dask client: features and the sums of the normal equations are computed on
+        the cluster, one task per block of ``block_size`` environments; serial and distributed
+        fits with the same block_size give the same model (the same sums in the same order).
         """
         self._validate_params()
         frames = as_frame_list(frames)
@@ -77,7 +80,7 @@ class ScalarModel(PerSpeciesModel):
             if y.ndim == 2 and y.shape[1] == 1:
                 y = y[:, 0]
         y = self._read_targets(frames, index, y, ())
-        self._fit_parts(frames, index, {0: y[:, None]}, active)
+        self._fit_parts(frames, index, {0: y[:, None]}, active, client=client, block_size=block_size)
         return self
 
     def predict(self, frames, *, client=None, chunk_size=32):

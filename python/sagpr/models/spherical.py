@@ -8,7 +8,7 @@ import numpy as np
 from sagpr._frames import as_frame_list
 from sagpr.distributed import distributed_predict
 
-from . import _features, _gpr
+from . import _features, _gpr, _sources
 from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
 
 
@@ -150,10 +150,15 @@ class SAGPR(Estimator):
             return self.center_species_
         return center_numbers(self.center_species)
 
-    def fit(self, frames, y, center_species=None, active=None):
+    def fit(self, frames, y, center_species=None, active=None, *, client=None, block_size=_sources.BLOCK_SIZE):
         """Fit on the centre environments of `frames` (frame then atom order); y: (n_centres, 2 lambda + 1).
 
         active: optional indices (or mask) of centres to use as the active set instead of FPS.
+        client: a Dask client: features and the partial sums of the normal equations are
+        computed on the cluster, one task per block of ``block_size`` environments (the client
+        holds only the lambda=0 features and the (M (2 lambda + 1))^2 system).
+        block_size: environments per block of the normal-equation sum; serial and distributed
+        fits with the same block_size add the same numbers in the same order (see _sources).
         """
         self._validate_params()
         frames = as_frame_list(frames)
@@ -167,12 +172,19 @@ class SAGPR(Estimator):
         y = self._check_targets(y, len(index))
         species = self._species_for(frames)
         start = time.perf_counter()
-        x, x0 = self.compute_features(frames, centers)
-        features_time = time.perf_counter() - start
-        self.fit_features(x, x0, y, active=active)
+        if client is not None:
+            params = self.get_params()
+            self.n_features_in_ = _sources.feature_sizes(params, self.o3_lambda, species)
+            source = _sources.cluster_source(client, params, self.o3_lambda, species, centers, frames, y,
+                                             block_size=block_size)
+            self._fit_source(source, y, active)
+        else:
+            x, x0 = self.compute_features(frames, centers)
+            features_time = time.perf_counter() - start
+            self.fit_features(x, x0, y, active=active, block_size=block_size)
+            self.timings_["features"] = features_time
         self.species_ = list(species)
         self.center_species_ = list(centers)
-        self.timings_["features"] = features_time
         return self
 
     def predict(self, frames, *, client=None, chunk_size=32):
@@ -212,7 +224,7 @@ class SAGPR(Estimator):
         return y
 
     # -------------------------------------------------------------- features
-    def fit_features(self, x, x0, y, active=None):
+    def fit_features(self, x, x0, y, active=None, *, block_size=_sources.BLOCK_SIZE):
         """Fit on precomputed features x (n, 2 lambda + 1, F), x0 (n, F0) (None for lambda=0: x[:, 0]).
 
         active: optional indices (or boolean mask) of the training environments to use as the
@@ -227,31 +239,43 @@ class SAGPR(Estimator):
             raise ValueError(f"features have {x.shape[1]} components, o3_lambda={self.o3_lambda} needs {d}")
         y = self._check_targets(y, len(x))
         self.n_features_in_ = (x.shape[2], x0.shape[1])
-        self.n_train_ = len(x)
+        return self._fit_source(_sources.ArraySource(x, x0, y, block_size=block_size), y, active)
+
+    def _fit_source(self, source, y, active=None):
+        """The fit proper, as passes over the training environments of `source` (see _sources)."""
+        d = 2 * self.o3_lambda + 1
+        self.n_train_ = source.n
         timings = {}
         start = time.perf_counter()
         self.y_mean_ = y.mean(axis=0) if self.o3_lambda == 0 else np.zeros(d)
-        y = y - self.y_mean_
 
         self.feature_indices_ = self.feature_indices0_ = None
         if self.n_features is not None:
             select = _gpr.select_features if self.feature_selection == "fps" else _gpr.pca_projection
-            self.feature_indices_ = select(x, self.n_features, self.random_state)
+            rows = _gpr.sample_rows(source.n, d, self.random_state)
+            rows0 = _gpr.sample_rows(source.n, 1, self.random_state)
+            parts = source.raw_map(_sources.take_rows, (rows, rows0))
+            sample = np.concatenate([p[0] for p in parts])
+            self.feature_indices_ = select(sample, self.n_features)
             if self.o3_lambda == 0:
                 self.feature_indices0_ = self.feature_indices_
             else:
-                self.feature_indices0_ = select(x0[:, None, :], self.n_features, self.random_state)
-        x, x0 = self._transform(x, x0)
+                sample0 = np.concatenate([p[1] for p in parts])[:, None, :]
+                self.feature_indices0_ = select(sample0, self.n_features)
+        source.set_transform(self.o3_lambda, self.feature_indices_, self.feature_indices0_)
         timings["feature_selection"] = time.perf_counter() - start
 
         # environments whose lambda features vanish by symmetry carry no information (zero
         # kernel rows) and would make K_MM singular: never use them as active points
-        candidates = np.flatnonzero(_gpr.nonzero_environments(x))
+        start = time.perf_counter()
+        parts = source.map(_sources.x0_and_mask, None)
+        x0 = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        candidates = np.flatnonzero(np.concatenate([p[1] for p in parts]))
+        del parts
         if candidates.size == 0:
             raise ValueError("every training environment has zero lambda features (symmetry): nothing to learn")
-        start = time.perf_counter()
         if active is not None:
-            active = _user_active_set(active, len(x))
+            active = _user_active_set(active, source.n)
             zero = np.setdiff1d(active, candidates)
             if zero.size:
                 raise ValueError(f"active environment {zero[0]} has zero lambda features (symmetry) and cannot be active")
@@ -264,22 +288,26 @@ class SAGPR(Estimator):
         else:
             active = _gpr.select_active(x0, self.n_sparse, self.random_state, candidates)
             self.solver_ = "sparse"
+        a0 = np.ascontiguousarray(x0[active])
+        del x0
+        order = np.argsort(active, kind="stable")  # FPS order; chunks deliver rows in index order
+        rows = np.concatenate(source.map(_sources.take_active, active[order]))
+        a = np.empty_like(rows)
+        a[order] = rows
+        del rows
         timings["active_selection"] = time.perf_counter() - start
-        a, a0 = np.ascontiguousarray(x[active]), np.ascontiguousarray(x0[active])
         jitter = -1.0 if self.jitter == "auto" else float(self.jitter)
         from tqdm.auto import tqdm
 
         if self.solver_ == "full":
             start = time.perf_counter()
-            w, self.jitter_ = _gpr.solve_full(a, a0, y[active], self.zeta, self.regularizer, jitter)
+            w, self.jitter_ = _gpr.solve_full(a, a0, y[active] - self.y_mean_, self.zeta, self.regularizer, jitter)
             timings["solve"] = time.perf_counter() - start
         else:
             start = time.perf_counter()
-            with tqdm(total=len(candidates), desc="kernel accumulation", unit="env", disable=not self.progress,
+            with tqdm(total=source.n, desc="kernel accumulation", unit="env", disable=not self.progress,
                       delay=2.0) as bar:
-                if len(candidates) < len(x):  # zero-feature rows add nothing: drop them
-                    x, x0, y = x[candidates], x0[candidates], y[candidates]
-                ktk, kty = _gpr.accumulate(x, x0, y, a, a0, self.zeta, progress=bar)
+                ktk, kty = source.sum(_sources.normal_equations, (a, a0, int(self.zeta), self.y_mean_), progress=bar)
             timings["kernel_accumulation"] = time.perf_counter() - start
             start = time.perf_counter()
             # A = K_MN K_NM + regularizer K_MM formed and factorised in place: peak memory
@@ -301,15 +329,7 @@ class SAGPR(Estimator):
         return self
 
     def _transform(self, x, x0):
-        if self.feature_indices_ is None:
-            return x, x0
-        norms = np.sqrt(np.einsum("imf,imf->i", x, x))
-        xs = _gpr.renormalise(_gpr.reduce_features(x, self.feature_indices_), norms)
-        if self.o3_lambda == 0:
-            return xs, np.ascontiguousarray(xs[:, 0, :])
-        norms0 = np.linalg.norm(x0, axis=1)
-        x0s = _gpr.renormalise(_gpr.reduce_features(x0[:, None, :], self.feature_indices0_), norms0)[:, 0, :]
-        return xs, np.ascontiguousarray(x0s)
+        return _gpr.transform(x, x0, self.o3_lambda, self.feature_indices_, self.feature_indices0_)
 
     def prediction_method(self):
         """'kernel' or 'contracted': the route predict_features takes."""

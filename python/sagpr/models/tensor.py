@@ -97,11 +97,14 @@ class TensorModel(PerSpeciesModel):
             return "efg"
         return self.kind
 
-    def fit(self, frames, y=None, active=None):
+    def fit(self, frames, y=None, active=None, *, client=None, block_size=512):
         """Fit on the centres of `frames`; y (n_centres, 3, 3) or None to read atoms.arrays[target].
 
         active: optional indices (or mask) of centres (frame then atom order) to use as the
         active set instead of farthest-point sampling.
+        client: a Dask client: features and the sums of the normal equations are computed on
+        the cluster, one task per block of ``block_size`` environments; serial and distributed
+        fits with the same block_size give the same model (the same sums in the same order).
         """
         self._validate_params()
         frames = as_frame_list(frames)
@@ -131,7 +134,7 @@ class TensorModel(PerSpeciesModel):
                           "rotation-equivariant but cannot follow the part's sign under inversion", stacklevel=2)
         self.o3_lambdas_ = lambdas
         self._fit_parts(frames, index, {lam: np.asarray(parts[lam]).reshape(len(y), 2 * lam + 1) for lam in lambdas},
-                        active)
+                        active, client=client, block_size=block_size)
         return self
 
     def predict(self, frames, *, client=None, chunk_size=32):

@@ -1,0 +1,256 @@
+"""Where a SAGPR fit reads its training features from: memory, or blocks computed on a Dask cluster.
+
+A fit makes a few passes over the training environments (feature-selection sample, lambda=0
+features for the active-set choice, the active rows, then the normal equations). Each pass is
+a function applied block by block, ``function(state, x, x0, y, offset)``, with x, x0 a block's
+features after feature selection, y its targets and offset the index of its first environment.
+
+The normal equations are sums over environments (K_MN K_NM = sum_i K_Mi K_iM). They are summed
+over fixed blocks of `block_size` consecutive environments, and the block sums are added in a
+fixed pairwise tree (pairwise_sum): the serial fit (ArraySource) and the distributed one
+(ClusterSource, one task per block) do the same floating-point operations in the same order,
+so their models agree to rounding, however many workers there are and whichever finishes first.
+"""
+from __future__ import annotations
+
+from typing import Callable, List, Sequence
+
+import numpy as np
+
+from . import _gpr
+
+#: environments per block of the normal-equation sum (and per task on a cluster)
+BLOCK_SIZE = 512
+
+
+def pairwise_sum(parts, add):
+    """Sum of the items of `parts` in a tree fixed by their number alone: items are merged like
+    the carries of a binary counter (1+2, 3+4, (1+2)+(3+4), ...), holding O(log n) partial sums."""
+    stack = []  # (level, partial sum)
+    for part in parts:
+        level = 0
+        while stack and stack[-1][0] == level:
+            part = add(stack.pop()[1], part)
+            level += 1
+        stack.append((level, part))
+    if not stack:
+        raise ValueError("nothing to sum")
+    total = stack.pop()[1]
+    while stack:
+        total = add(stack.pop()[1], total)
+    return total
+
+
+def _add(first, second):
+    """Element-wise sum of two tuples of arrays (new arrays: inputs may be shared)."""
+    return tuple(np.add(p, q) for p, q in zip(first, second))
+
+
+class ArraySource:
+    """Training features already in memory (the serial fit)."""
+
+    def __init__(self, x, x0, y, *, block_size=BLOCK_SIZE):
+        self.x, self.x0, self.y = x, x0, y
+        self.n = len(x)
+        self.block_size = _check_block_size(block_size)
+        self._selection = (None, None, None)
+        self._transformed = None
+
+    def raw_map(self, function: Callable, state) -> List:
+        """function(state, x, x0, y, offset) on the features before feature selection."""
+        return [function(state, self.x, self.x0, self.y, 0)]
+
+    def set_transform(self, o3_lambda, selection, selection0):
+        self._selection = (o3_lambda, selection, selection0)
+        self._transformed = None
+
+    def _features(self):
+        if self._transformed is None:
+            lam, sel, sel0 = self._selection
+            if sel is None:
+                self._transformed = (self.x, self.x0)
+            else:
+                # block by block, as ClusterSource does: a projection's GEMM may round
+                # differently for a different number of rows
+                parts = [_gpr.transform(self.x[i:i + self.block_size], self.x0[i:i + self.block_size], lam, sel, sel0)
+                         for i in range(0, self.n, self.block_size)]
+                self._transformed = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        return self._transformed
+
+    def map(self, function: Callable, state) -> List:
+        x, x0 = self._features()
+        return [function(state, x, x0, self.y, 0)]
+
+    def sum(self, function: Callable, state, progress=None):
+        x, x0 = self._features()
+        size = self.block_size
+
+        def blocks():
+            for start in range(0, self.n, size):
+                stop = min(start + size, self.n)
+                yield function(state, x[start:stop], x0[start:stop], self.y[start:stop], start)
+                if progress is not None:
+                    progress.update(stop - start)
+
+        return pairwise_sum(blocks(), _add_in_place)
+
+
+def _add_in_place(first, second):
+    for p, q in zip(first, second):
+        p += q
+    return first
+
+
+def _check_block_size(block_size):
+    if int(block_size) != block_size or block_size < 1:
+        raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
+    return int(block_size)
+
+
+class Featurizer:
+    """Picklable (x^lambda, x^0) of the centres of given species in a list of frames."""
+
+    def __init__(self, params: dict, o3_lambda: int, species: Sequence[int], centers: Sequence[int]):
+        self.params = dict(params)
+        self.o3_lambda = int(o3_lambda)
+        self.species = [int(z) for z in species]
+        self.centers = [int(z) for z in centers]
+
+    def __call__(self, frames):
+        from . import _features
+
+        x = _features.compute(_features.cached_calculator(self, self.params, self.o3_lambda, self.species),
+                              frames, self.centers)
+        if self.o3_lambda == 0:
+            return x, np.ascontiguousarray(x[:, 0, :])
+        x0 = _features.compute(_features.cached_calculator(self, self.params, 0, self.species), frames, self.centers)
+        return x, np.ascontiguousarray(x0[:, 0, :])
+
+
+def _block_task(function, state, featurizer, selection, frames, y, offset, local, numbers):
+    """Features of `frames` (input positions `numbers`), rows local[0]:local[1] (the block), then function(...)."""
+    from sagpr._frames import renumber_frame_error
+
+    try:
+        x, x0 = featurizer(frames)
+    except Exception as err:
+        raise renumber_frame_error(err, numbers[0], len(frames), numbers) from err
+    x, x0 = x[local[0]:local[1]], x0[local[0]:local[1]]
+    if len(x) != len(y):
+        raise RuntimeError(f"frames {numbers[0]}-{numbers[-1]}: {len(x)} centres for {len(y)} targets")
+    if selection is not None:
+        x, x0 = _gpr.transform(x, x0, *selection)
+    return function(state, np.ascontiguousarray(x), np.ascontiguousarray(x0), y, offset)
+
+
+def cluster_source(client, params, o3_lambda, species, centers, frames, y, *, block_size=BLOCK_SIZE):
+    """A ClusterSource over the frames that hold centres of `centers`, y their centres' targets."""
+    counts = [int(np.isin(atoms.numbers, centers).sum()) for atoms in frames]
+    keep = [i for i, c in enumerate(counts) if c]
+    featurizer = Featurizer(params, o3_lambda, species, centers)
+    return ClusterSource(client, featurizer, [frames[i] for i in keep], y, [counts[i] for i in keep],
+                         block_size=block_size, frame_numbers=keep)
+
+
+def feature_sizes(params, o3_lambda, species):
+    """(F, F0): numbers of lambda and lambda=0 features of a descriptor setting."""
+    from . import _features
+
+    size = _features.calculator(params, o3_lambda, species).n_features
+    size0 = size if o3_lambda == 0 else _features.calculator(params, 0, species).n_features
+    return int(size), int(size0)
+
+
+class ClusterSource:
+    """Training features computed block by block on a Dask cluster.
+
+    frames: frames holding centres; y: the targets of their centres (frame then atom order);
+    counts: centres per frame. Each block of `block_size` environments is one task, which
+    computes the features of the frames the block touches (a frame straddling two blocks is
+    computed by both). Dask recomputes the tasks of a worker that dies, so a pass always sees
+    every block exactly once.
+    """
+
+    def __init__(self, client, featurizer: Featurizer, frames, y, counts, *, block_size=BLOCK_SIZE,
+                 frame_numbers=None):
+        from sagpr.distributed import require_dask
+
+        require_dask()
+        self.client = client
+        self.block_size = _check_block_size(block_size)
+        counts = np.asarray(counts, dtype=int)
+        self.n = int(counts.sum())
+        if len(y) != self.n:
+            raise ValueError(f"{len(y)} targets for {self.n} centres")
+        numbers = list(range(len(frames))) if frame_numbers is None else list(frame_numbers)
+        starts = np.concatenate([[0], np.cumsum(counts)])  # first environment of each frame
+        self._blocks = []
+        for first in range(0, self.n, self.block_size):
+            last = min(first + self.block_size, self.n)
+            f0 = int(np.searchsorted(starts, first, side="right")) - 1
+            f1 = int(np.searchsorted(starts, last, side="left"))  # frames f0 .. f1 - 1
+            local = (first - int(starts[f0]), last - int(starts[f0]))
+            self._blocks.append((frames[f0:f1], y[first:last], first, local, numbers[f0:f1]))
+        self._featurizer = client.scatter(featurizer, broadcast=True, hash=False)
+        self._selection = None
+
+    def set_transform(self, o3_lambda, selection, selection0):
+        self._selection = None if selection is None else (o3_lambda, selection, selection0)
+
+    def _submit(self, function, state, selection):
+        remote = self.client.scatter(state, broadcast=True, hash=False) if state is not None else None
+        return [self.client.submit(_block_task, function, remote, self._featurizer, selection, frames, y, offset,
+                                   local, first, pure=False)
+                for frames, y, offset, local, first in self._blocks]
+
+    def raw_map(self, function: Callable, state) -> List:
+        return self.client.gather(self._submit(function, state, None))
+
+    def map(self, function: Callable, state) -> List:
+        return self.client.gather(self._submit(function, state, self._selection))
+
+    def sum(self, function: Callable, state, progress=None):
+        """The blocks' results (tuples of arrays) added on the cluster in the pairwise tree of
+        pairwise_sum, so only the total comes back to the client."""
+        from distributed import as_completed
+
+        leaves = self._submit(function, state, self._selection)
+        total = pairwise_sum(leaves, lambda p, q: self.client.submit(_add, p, q, pure=False))
+        if progress is not None:
+            sizes = {f.key: len(block[1]) for f, block in zip(leaves, self._blocks)}
+            for done in as_completed(leaves):
+                progress.update(sizes[done.key])
+        return total.result()
+
+
+# ------------------------------------------------------------------ pass functions
+def _local(indices, offset, n):
+    """Indices (sorted, global) falling in [offset, offset + n), as local indices."""
+    lo, hi = np.searchsorted(indices, [offset, offset + n])
+    return indices[lo:hi] - offset
+
+
+def take_rows(state, x, x0, y, offset):
+    """(x rows `state[0]`, x0 rows `state[1]`) of the block: the feature-selection samples."""
+    rows, rows0 = state
+    return x[_local(rows, offset, len(x))], x0[_local(rows0, offset, len(x))]
+
+
+def x0_and_mask(state, x, x0, y, offset):
+    """The block's lambda=0 features and which environments have non-zero lambda features."""
+    return x0, _gpr.nonzero_environments(x)
+
+
+def take_active(state, x, x0, y, offset):
+    """Rows `state` (sorted global indices) of the block's lambda features."""
+    return x[_local(state, offset, len(x))]
+
+
+def normal_equations(state, x, x0, y, offset):
+    """The block's (K_MN K_NM lower triangle, K_MN y), environments with zero features left out."""
+    a, a0, zeta, y_mean = state
+    keep = _gpr.nonzero_environments(x)
+    if not keep.all():
+        x, x0, y = x[keep], x0[keep], y[keep]
+    return _gpr.accumulate(np.ascontiguousarray(x), np.ascontiguousarray(x0), y - y_mean, a, a0, zeta,
+                           chunk=max(len(x), 1))
