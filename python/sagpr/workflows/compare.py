@@ -48,6 +48,7 @@ class CompareSettings:
     test_fraction: float = 0.2
     seed: int = 0
     by_structure: bool = False
+    shared_active_set: bool = True  # CV folds share one active set (see fold_fits)
     tensor_objective: str = "metric"
     train_sizes: Sequence[float] = DEFAULT_TRAIN_FRACTIONS  # fractions (<= 1) or counts (> 1) of the training set
     degeneracy_tol: float = 0.05
@@ -148,7 +149,8 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
 
     cv = CrossValidator(sites, train, models=models, tensor_objective=settings.tensor_objective,
                         n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
-                        b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv")
+                        b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv",
+                        shared_active_set=settings.shared_active_set)
 
     # 1. searches: all models are scored at every design point first (they share the features of
     # a descriptor setting), then each model's search reuses them and verifies its own optimum

@@ -100,11 +100,16 @@ def reproduce(out, settings: ReproduceSettings = None, *, progress: bool = True)
         results[species] = result
         timings[f"compare {species}"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    best = dict(results["Li"].best_params["tensor"]) if "Li" in results else dict(compare_settings.fixed)
-    model = TensorModel(center_species="Li", target="efg", progress=progress, **best).fit(frames)
-    model.save(out / "li.sagpr")
-    timings["final Li model"] = time.perf_counter() - t0
+    # the tuned tensor model of every compared nucleus, trained on all its sites and saved
+    # (sagpr.load / sagpr predict --model); the Li one predicts the large models below
+    models = {}
+    for species in dict.fromkeys(("Li",) + tuple(settings.species)):
+        t0 = time.perf_counter()
+        best = dict(results[species].best_params["tensor"]) if species in results else dict(compare_settings.fixed)
+        models[species] = TensorModel(center_species=species, target="efg", progress=progress, **best).fit(frames)
+        models[species].save(out / f"{species.lower()}.sagpr")
+        timings[f"final {species} model"] = time.perf_counter() - t0
+    model = models["Li"]
 
     t0 = time.perf_counter()
     large = lto.large_models(settings.n_large, 3, mc_sweeps=settings.mc_sweeps, seed=settings.seed + 1,

@@ -1,0 +1,123 @@
+"""k-fold cross-validation fits that share their work between folds, models and regularizers.
+
+The sparse GPR of a fold solves (K_MN K_NM + sigma^2 K_MM) w = K_MN y over the fold's training
+part. With one active set M for all folds (chosen by farthest-point sampling on the features of
+the whole training set, labels unused), K_MN K_NM is a sum of per-fold blocks: computed once, a
+fold's system is the sum of the other folds' blocks. The kernel K between every training site
+and M gives K_MN y for any targets and the validation predictions as K_vM w. So a
+cross-validation run costs one accumulation over the training set instead of n_folds - 1, and
+the blocks are reused by every model with the same lambda and kernel (the five scalar models)
+and every regularizer (Box-Behnken runs that differ only in sigma^2).
+
+Differences from fitting each fold separately (fits.fit_predict): the active set (and a feature
+selection, if any) is chosen on the whole training set rather than on each fold's training
+part; targets of the validation part are never used.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import List, Sequence
+
+import numpy as np
+
+from sagpr.models import _gpr
+
+from .features import split_params
+from .fits import _model
+
+
+class FoldSystems:
+    """Kernel and per-fold normal-equation blocks of one (lambda, descriptor, GPR kernel) setting."""
+
+    def __init__(self, model, x, x0, folds: Sequence[np.ndarray]):
+        """x, x0: features of the n training sites; folds: validation indices (into the n) of each fold."""
+        d = x.shape[1]
+        self.d = d
+        self.model = model
+        if model.n_features is not None:
+            select = _gpr.select_features if model.feature_selection == "fps" else _gpr.pca_projection
+            rows = _gpr.sample_rows(len(x), d, model.random_state)
+            sel = select(x[rows], model.n_features)
+            sel0 = sel if d == 1 else select(x0[_gpr.sample_rows(len(x), 1, model.random_state)][:, None, :],
+                                              model.n_features)
+            x, x0 = _gpr.transform(x, x0, (d - 1) // 2, sel, sel0)
+        candidates = np.flatnonzero(_gpr.nonzero_environments(x))
+        if candidates.size == 0:
+            raise ValueError("every training environment has zero lambda features (symmetry): nothing to learn")
+        active = _gpr.select_active(x0, model.n_sparse, model.random_state, candidates)
+        self.active = active
+        a, a0 = np.ascontiguousarray(x[active]), np.ascontiguousarray(x0[active])
+        zeta = int(model.zeta)
+        # K (n d, M d): kernel of every training site with the active set
+        self.k = _gpr.kernel(x, x0, a, a0, zeta).reshape(len(x) * d, len(active) * d)
+        self.kmm = _gpr._core.kernel_symmetric(a, a0, zeta)
+        self.blocks = []
+        for va in folds:
+            kb = self.k[_rows(va, d)]
+            self.blocks.append(kb.T @ kb)  # NumPy calls syrk for a.T @ a
+            del kb
+        self.total = np.sum(self.blocks, axis=0)
+        self.n_active = len(active)
+        self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.blocks) + self.total.nbytes
+
+    def fit_predict(self, train: np.ndarray, val: np.ndarray, fold: int, y_train, regularizer, jitter) -> np.ndarray:
+        """Predictions (len(val), d) of fold `fold` from targets y_train (len(train), d)."""
+        d = self.d
+        y = np.asarray(y_train, dtype=np.float64).reshape(len(train), d)
+        y_mean = y.mean(axis=0) if d == 1 else np.zeros(d)
+        full = np.zeros((len(self.k) // d, d))  # validation rows stay zero: K_MN y over the training part
+        full[np.asarray(train)] = y - y_mean
+        kty = self.k.T @ full.ravel()
+        system = self.total - self.blocks[fold] + float(regularizer) * self.kmm
+        w, _ = _gpr._core.cholesky_solve(np.ascontiguousarray(system), kty, jitter, overwrite_a=True)
+        return (self.k[_rows(val, d)] @ w).reshape(len(val), d) + y_mean
+
+
+def _rows(sites, d):
+    """Kernel rows of the given sites (d components each)."""
+    return (np.asarray(sites)[:, None] * d + np.arange(d)).ravel()
+
+
+class FoldFitter:
+    """Cross-validation predictions of SAGPR models on the folds of a training set.
+
+    train: site indices of the training set; folds: [(fold training sites, fold validation
+    sites)] whose union is `train`. Keeps the FoldSystems of recent settings, at most `max_bytes`
+    of them (the newest always).
+    """
+
+    def __init__(self, store, train, folds, *, max_bytes: float = 4e9):
+        self.store = store
+        self.train = np.asarray(train, dtype=int)
+        position = {int(s): i for i, s in enumerate(self.train)}
+        self.folds = [(np.array([position[int(s)] for s in tr]), np.array([position[int(s)] for s in va]))
+                      for tr, va in folds]
+        self.max_bytes = float(max_bytes)
+        self._systems: "OrderedDict[str, FoldSystems]" = OrderedDict()
+
+    def _systems_for(self, o3_lambda: int, params: dict, model):
+        desc, gpr = split_params(params)
+        shared = {k: v for k, v in {**desc, **gpr}.items() if k not in ("regularizer", "jitter", "prediction")}
+        key = repr((o3_lambda, sorted(shared.items())))
+        if key in self._systems:
+            self._systems.move_to_end(key)
+            return self._systems[key]
+        f = self.store.pair(o3_lambda, params)
+        x, x0 = f["x"][self.train], f["x0"][self.train]
+        systems = FoldSystems(model, x, x0, [va for _, va in self.folds])
+        self._systems[key] = systems
+        while len(self._systems) > 1 and sum(v.nbytes for v in self._systems.values()) > self.max_bytes:
+            self._systems.popitem(last=False)
+        return systems
+
+    def predict(self, o3_lambda: int, params: dict, y_by_fold: Sequence) -> List[np.ndarray]:
+        """Per fold: predictions (n_val, 2 lambda + 1) of the validation part from a model fitted
+        on the training part with targets y_by_fold[k] (n_train_k, 2 lambda + 1), or None when the
+        setting needs the separate per-fold fits (full GPR: as many active points as sites)."""
+        model = _model(o3_lambda, params, len(self.train))
+        if model.n_sparse is None or model.n_sparse >= min(len(tr) for tr, _ in self.folds):
+            return None
+        systems = self._systems_for(o3_lambda, params, model)
+        jitter = -1.0 if model.jitter == "auto" else float(model.jitter)
+        return [systems.fit_predict(tr, va, k, y, model.regularizer, jitter)
+                for k, ((tr, va), y) in enumerate(zip(self.folds, y_by_fold))]
