@@ -1,5 +1,6 @@
 """Frame-chunked Dask execution: ordered results, equality with the serial path, a lost worker."""
 import os
+import re
 import threading
 import time
 
@@ -258,3 +259,131 @@ def test_fit_on_cluster_names_a_bad_frame(client, lto_frames):
         sagpr.TensorModel(**TENSOR_HYPERS, n_sparse=20).fit(train, block_size=BLOCK)
     with pytest.raises(ValueError, match=rf"^frame 4: atom {bad} "):
         sagpr.TensorModel(**TENSOR_HYPERS, n_sparse=20).fit(train, client=client, block_size=BLOCK)
+
+
+# ------------------------------------------------------------------ workers read a shared file
+def _li_frames_file(frames, path, odd=None):
+    """Write `frames` (frame `odd` with a Na the model never saw) and return them as read back."""
+    from ase.io import read
+
+    from sagpr.datasets import write_extxyz
+
+    frames = [a.copy() for a in frames]
+    if odd is not None:
+        first_o = np.flatnonzero(frames[odd].numbers == 8)[0]
+        frames[odd].numbers[first_o] = 11
+    write_extxyz(frames, path)
+    return read(path, ":")
+
+
+def test_predict_from_shared_file_equals_serial(client, li_model, tmp_path, monkeypatch):
+    from sagpr import trajectory
+    from sagpr.workflows.predict import predict_stream
+
+    model, frames = li_model
+    written = _li_frames_file(frames, tmp_path / "in.xyz")
+
+    # the client only indexes the file: reading frames here would fail (workers are other processes)
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the client read frames")
+
+    monkeypatch.setattr(trajectory, "read_span", no_reading)
+    monkeypatch.setattr("ase.io.read", no_reading)
+    monkeypatch.setattr("ase.io.iread", no_reading)
+    remote = list(predict_stream(model, tmp_path / "in.xyz", chunk_size=2, client=client, shared_file=True))
+    monkeypatch.undo()
+    expected = model.predict(written)
+    assert len(remote) == len(written)
+    got = np.concatenate([a.arrays["efg"].reshape(-1, 3, 3)[a.arrays["predicted"]] for a in remote])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+    for a, b in zip(remote, written):
+        np.testing.assert_array_equal(a.positions, b.positions)
+    with pytest.raises(ValueError, match="needs a Dask client"):
+        list(predict_stream(model, tmp_path / "in.xyz", shared_file=True))
+
+
+def test_map_file_ranges_survives_a_lost_worker(client, tmp_path):
+    from sagpr.distributed import map_file_ranges
+    from sagpr.trajectory import index_frames
+
+    from ase.io import read
+
+    from sagpr.datasets import write_extxyz
+
+    calc = sagpr.LambdaSOAP(**HYPERS)
+    write_extxyz(frames(20), tmp_path / "nacl.xyz")
+    serial = calc.compute(read(tmp_path / "nacl.xyz", ":"))
+    index = index_frames(tmp_path / "nacl.xyz")
+    victim = sorted(client.scheduler_info()["workers"])[0]
+
+    def kill():
+        time.sleep(0.4)
+        try:
+            client.run(lambda: os._exit(1), workers=[victim])
+        except Exception:
+            pass
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    out = np.concatenate(list(map_file_ranges(slow_features, calc, index, client=client, chunk_size=2)))
+    killer.join()
+    assert victim not in client.scheduler_info()["workers"]
+    np.testing.assert_allclose(out, serial, rtol=0, atol=1e-10)
+
+
+def test_shared_file_errors_name_file_and_frame(client, li_model, tmp_path):
+    from sagpr.distributed import map_file_ranges
+    from sagpr.trajectory import index_frames
+    from sagpr.workflows.predict import predict_stream
+
+    model, frames = li_model
+    path = tmp_path / "in.xyz"
+    _li_frames_file(frames, path, odd=3)  # frame 3 is the second of its chunk [2, 4)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: frame 3: .*Na"):
+        list(predict_stream(model, path, chunk_size=2, client=client, shared_file=True))
+
+    # a garbled atom line: the worker that reads it names the frame and its line
+    _li_frames_file(frames, path)
+    lines = path.read_text().splitlines(keepends=True)
+    count_line = int(index_frames(path).lines[5])
+    lines[count_line + 2] = "Li 1.0 nan? 2.0\n"
+    path.write_text("".join(lines))
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: frame 5 \(line {count_line}\): cannot parse"):
+        list(map_file_ranges(features, sagpr.LambdaSOAP(**dict(HYPERS, species=["Li", "O", "Ti"])), path,
+                             client=client, chunk_size=2))
+
+
+def test_cli_shared_file_equals_streamed(client, li_model, tmp_path, capsys):
+    from ase.io import read
+
+    from sagpr.cli import main
+    from sagpr.datasets import write_extxyz
+
+    model, frames = li_model
+    model.save(tmp_path / "li.sagpr")
+    write_extxyz(frames, tmp_path / "in.xyz")
+    common = ["predict", str(tmp_path / "in.xyz"), "--model", str(tmp_path / "li.sagpr"), "--chunk-size", "2",
+              "--no-progress"]
+    assert main(common + ["--out", str(tmp_path / "streamed.xyz")]) == 0
+    # the fixture's cluster, not a new one (--workers N is tested above)
+    address = client.scheduler.address
+    assert main(common + ["--out", str(tmp_path / "shared.xyz"), "--scheduler", address, "--shared-file"]) == 0
+    streamed, shared = read(tmp_path / "streamed.xyz", ":"), read(tmp_path / "shared.xyz", ":")
+    assert len(shared) == len(streamed) == len(frames)
+    for a, b in zip(shared, streamed):
+        np.testing.assert_array_equal(a.numbers, b.numbers)
+        np.testing.assert_array_equal(a.positions, b.positions)
+        assert sorted(a.info) == sorted(b.info) and sorted(a.arrays) == sorted(b.arrays)
+        for key in a.info:
+            np.testing.assert_array_equal(a.info[key], b.info[key])
+        for key in a.arrays:
+            np.testing.assert_allclose(a.arrays[key], b.arrays[key], rtol=1e-6, atol=1e-7)  # extxyz: ~7 digits
+
+    capsys.readouterr()
+    assert main(common + ["--out", str(tmp_path / "x.xyz"), "--shared-file"]) == 2
+    assert "--shared-file needs --workers N or --scheduler" in capsys.readouterr().err
+    (tmp_path / "in.cif").write_text("data_x\n")
+    assert main(["predict", str(tmp_path / "in.cif"), "--model", str(tmp_path / "li.sagpr"), "--out",
+                 str(tmp_path / "x.xyz"), "--scheduler", address, "--shared-file"]) == 2
+    assert "needs an extended XYZ file" in capsys.readouterr().err
+    assert not (tmp_path / "x.xyz").exists()

@@ -3,7 +3,9 @@
 The input is cut into chunks of frames; the object doing the work (a model, a descriptor) is
 scattered once to every worker; chunks are submitted with a bounded number in flight, so the
 client never holds all frames or results; results come back in input order. Dask recomputes
-the chunks of a worker that dies, so a lost worker costs time, not results.
+the chunks of a worker that dies, so a lost worker costs time, not results. The chunks are
+either frames sent by the client (`map_frames`) or frame ranges of a shared extended-XYZ file
+that the workers read themselves (`map_file_ranges`).
 """
 from __future__ import annotations
 
@@ -46,6 +48,27 @@ def _run_chunk(function, worker_object, frames, first_index):
         raise renumber_frame_error(err, first_index, len(frames)) from err
 
 
+def _in_order(futures: Iterable, max_in_flight: int) -> Iterator[Any]:
+    """Results of lazily submitted futures in submission order, at most `max_in_flight` pending."""
+    pending = deque()
+    for future in futures:
+        pending.append(future)
+        if len(pending) >= max_in_flight:
+            future = pending.popleft()
+            yield future.result()
+            future.release()
+    while pending:
+        future = pending.popleft()
+        yield future.result()
+        future.release()
+
+
+def _default_in_flight(client, max_in_flight):
+    if max_in_flight is None:
+        return 4 * (sum(client.nthreads().values()) or 1)
+    return max_in_flight
+
+
 def map_frames(
     function: Callable[[Any, list], Any],
     obj: Any,
@@ -62,23 +85,56 @@ def map_frames(
     frames stream in. An error in a chunk is raised here, naming the chunk's frame range.
     """
     require_dask()
-    if max_in_flight is None:
-        threads = sum(client.nthreads().values()) or 1
-        max_in_flight = 4 * threads
+    max_in_flight = _default_in_flight(client, max_in_flight)
     remote = client.scatter(obj, broadcast=True, hash=False)
-    pending = deque()
-    first = 0
-    for chunk in chunked(frames, chunk_size):
-        pending.append(client.submit(_run_chunk, function, remote, chunk, first, pure=False))
-        first += len(chunk)
-        if len(pending) >= max_in_flight:
-            future = pending.popleft()
-            yield future.result()
-            future.release()
-    while pending:
-        future = pending.popleft()
-        yield future.result()
-        future.release()
+
+    def submitted():
+        first = 0
+        for chunk in chunked(frames, chunk_size):
+            yield client.submit(_run_chunk, function, remote, chunk, first, pure=False)
+            first += len(chunk)
+
+    yield from _in_order(submitted(), max_in_flight)
+
+
+def _run_span(function, worker_object, span):
+    from .trajectory import read_span
+
+    frames = read_span(span)  # its errors already name the file and the frame's place in it
+    try:
+        return function(worker_object, frames)
+    except Exception as err:
+        renumbered = renumber_frame_error(err, span.first, len(span))
+        named = type(renumbered)(f"{span.path}: {renumbered}")
+        raise named from err
+
+
+def map_file_ranges(
+    function: Callable[[Any, list], Any],
+    obj: Any,
+    source,
+    *,
+    client,
+    chunk_size: int = 32,
+    max_in_flight: Optional[int] = None,
+    progress: bool = False,
+) -> Iterator[Any]:
+    """Like `map_frames`, but each worker reads its own chunk of frames from a shared file.
+
+    `source` is the path of an extended-XYZ file that every worker can open (a shared
+    filesystem) or its `sagpr.trajectory.FrameIndex`. The client only indexes the file (one
+    streaming pass; `progress` shows it) and sends each task a frame range with its byte
+    offsets, never frames. Tasks hold no scattered per-chunk data, so Dask recomputes those of
+    a worker that dies. Errors name the file and the frame's position in the whole file.
+    """
+    from .trajectory import FrameIndex, index_frames
+
+    require_dask()
+    index = source if isinstance(source, FrameIndex) else index_frames(source, progress=progress)
+    max_in_flight = _default_in_flight(client, max_in_flight)
+    remote = client.scatter(obj, broadcast=True, hash=False)
+    futures = (client.submit(_run_span, function, remote, span, pure=False) for span in index.spans(chunk_size))
+    yield from _in_order(futures, max_in_flight)
 
 
 def _predict_chunk(model, frames):

@@ -24,6 +24,10 @@ def register(subparsers):
                        help="run on a Dask cluster (needs pip install 'sagpr[dask]'), e.g. tcp://host:8786")
     where.add_argument("--workers", type=int, metavar="N",
                        help="run on a local Dask cluster of N single-threaded worker processes")
+    p.add_argument("--shared-file", action="store_true",
+                   help="with --workers/--scheduler: the workers read their own frames from STRUCTURES (an "
+                   "uncompressed extended XYZ file on a filesystem they share); the client only indexes it "
+                   "and sends frame ranges")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -41,6 +45,8 @@ def _isotope_map(labels):
 
 
 def run(args) -> int:
+    import os
+
     from ase.io import iread
 
     from ..models import load
@@ -48,6 +54,12 @@ def run(args) -> int:
 
     if not args.structures.is_file():
         raise FileNotFoundError(f"{args.structures}: no such file")
+    if args.shared_file:
+        if args.scheduler is None and args.workers is None:
+            raise ValueError("--shared-file needs --workers N or --scheduler ADDRESS (the workers read the file)")
+        from ..trajectory import require_extxyz
+
+        require_extxyz(args.structures)  # before starting a cluster
     model = load(args.model)
     isotopes = _isotope_map(args.isotope)
 
@@ -70,10 +82,15 @@ def run(args) -> int:
             cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=":0")
         client = Client(cluster if cluster is not None else args.scheduler)
     try:
-        n = predict_file(model, frames(), args.out, magres_dir=args.magres, chunk_size=args.chunk_size,
-                         isotopes=isotopes, progress=not args.no_progress, client=client)
+        source = args.structures if args.shared_file else frames()
+        n = predict_file(model, source, args.out, magres_dir=args.magres, chunk_size=args.chunk_size,
+                         isotopes=isotopes, progress=not args.no_progress, client=client,
+                         shared_file=args.shared_file)
     except ValueError as err:
-        raise ValueError(f"{args.structures}: {err}") from None
+        message = str(err)
+        if not message.startswith(os.path.abspath(args.structures)):  # shared-file errors name it already
+            message = f"{args.structures}: {message}"
+        raise ValueError(message) from None
     finally:
         if client is not None:
             client.close()

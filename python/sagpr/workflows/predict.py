@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterator, Optional
 
 import numpy as np
 from ase import Atoms
 
 from .._atomic import atomic_path
 from .._frames import renumber_frame_error
-from ..distributed import chunked, map_frames
+from ..distributed import chunked, map_file_ranges, map_frames
 from ..nmr import normalize_units, observables
 
 OBSERVABLES = ("cq", "eta", "omega_q", "theta", "phi")  # MHz, -, kHz, degrees, degrees
@@ -56,16 +56,25 @@ def _annotated_prediction(model, frames, *, units, isotopes, b0):
     return annotate(frames, tensors, model.center_species_, units, isotopes=isotopes, b0=b0)
 
 
-def predict_stream(model, frames: Iterable[Atoms], *, chunk_size: int = 16, isotopes=None,
-                   b0=(0.0, 0.0, 1.0), client=None) -> Iterator[Atoms]:
+def predict_stream(model, frames, *, chunk_size: int = 16, isotopes=None, b0=(0.0, 0.0, 1.0), client=None,
+                   shared_file: bool = False) -> Iterator[Atoms]:
     """Yield annotated frames (see `annotate`) for any number of input frames.
 
     Frames are read and predicted `chunk_size` at a time, so memory does not grow with the
     number of frames; with a Dask ``client`` the chunks run on the cluster, results in input
-    order. Errors name the frame's position in the whole input.
+    order. With ``shared_file=True`` (needs ``client``), `frames` is the path of an extended-XYZ
+    file on a filesystem the workers share (or its `sagpr.trajectory.FrameIndex`): the client
+    sends only frame ranges and each worker reads its own frames. Errors name the frame's
+    position in the whole input.
     """
     units = normalize_units(getattr(model, "units_", None) or "au")
     work = partial(_annotated_prediction, units=units, isotopes=dict(isotopes or {}), b0=tuple(b0))
+    if shared_file:
+        if client is None:
+            raise ValueError("shared_file=True needs a Dask client: workers read the file themselves")
+        for annotated in map_file_ranges(work, model, frames, client=client, chunk_size=chunk_size):
+            yield from annotated
+        return
     if client is not None:
         for annotated in map_frames(work, model, frames, client=client, chunk_size=chunk_size):
             yield from annotated
@@ -80,18 +89,28 @@ def predict_stream(model, frames: Iterable[Atoms], *, chunk_size: int = 16, isot
         yield from annotated
 
 
-def predict_file(model, source: Iterable[Atoms], out: Path, *, magres_dir: Optional[Path] = None,
+def predict_file(model, source, out: Path, *, magres_dir: Optional[Path] = None,
                  chunk_size: int = 16, isotopes=None, progress: bool = True, total: Optional[int] = None,
-                 client=None) -> int:
-    """Stream predictions of `source` into the extended-XYZ file `out` (and .magres files).
+                 client=None, shared_file: bool = False) -> int:
+    """Stream predictions of `source` (frames) into the extended-XYZ file `out` (and .magres files).
 
-    The XYZ file is written to a temporary file beside `out` and renamed when complete, so an
-    interrupted run leaves no half-written output. Returns the number of frames written.
+    With ``shared_file=True`` and a Dask ``client``, `source` is the path of an extended-XYZ file
+    the workers read themselves (see `predict_stream`). The XYZ file is written to a temporary
+    file beside `out` and renamed when complete, so an interrupted run leaves no half-written
+    output. Returns the number of frames written.
     """
     from ase.io import write
 
     from ..io import write_efg
 
+    if shared_file:
+        if client is None:
+            raise ValueError("shared_file=True needs a Dask client: workers read the file themselves")
+        from ..trajectory import FrameIndex, index_frames
+
+        if not isinstance(source, FrameIndex):
+            source = index_frames(source, progress=progress)
+        total = len(source) if total is None else total
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if magres_dir is not None:
@@ -99,7 +118,8 @@ def predict_file(model, source: Iterable[Atoms], out: Path, *, magres_dir: Optio
     count = 0
     with atomic_path(out) as tmp:
         with open(tmp, "w") as handle:
-            stream = predict_stream(model, source, chunk_size=chunk_size, isotopes=isotopes, client=client)
+            stream = predict_stream(model, source, chunk_size=chunk_size, isotopes=isotopes, client=client,
+                                    shared_file=shared_file)
             if progress:
                 from tqdm.auto import tqdm
 
