@@ -29,6 +29,13 @@ def timed(repeats, fn):
     return statistics.median(times), out
 
 
+def steps(model):
+    """Seconds per fit step of the lambda = 2 Li model (features are part of the passes on a cluster)."""
+    t = dict(model.timings_)
+    t.update(model.models_[3][2].timings_)
+    return ", ".join(f"{k} {v:.2f}" for k, v in t.items() if v >= 0.01)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-envs", type=int, default=4000)
@@ -48,7 +55,7 @@ def main():
     probe = frames[:4]
     reference = serial.predict(probe)
     print(f"{n_env} Li environments, n_sparse {args.n_sparse}, block {args.block_size}: "
-          f"serial (1 thread) {t_serial:.2f} s, {1e3 * t_serial / n_env:.2f} ms/environment")
+          f"serial (1 thread) {t_serial:.2f} s, {1e3 * t_serial / n_env:.2f} ms/environment; steps: {steps(serial)}")
 
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster, \
@@ -58,7 +65,7 @@ def main():
                 frames, client=client, block_size=args.block_size))
             same = np.array_equal(model.predict(probe), reference)
             print(f"{workers} worker(s): {t:.2f} s, speed-up vs serial {t_serial / t:.2f}x, "
-                  f"model identical to serial: {same}")
+                  f"model identical to serial: {same}; steps: {steps(model)}")
 
     sub = serial.models_[3][2]
     md = sub.active_features_.shape[0] * sub.active_features_.shape[1]
