@@ -28,10 +28,12 @@ def test_fold_models_equal_dense_reference(d):
     folds = np.array_split(rng.permutation(n), 4)
     model = SAGPR(o3_lambda=(d - 1) // 2, zeta=zeta, regularizer=reg, n_sparse=15, jitter=0.0)
     systems = FoldSystems(model, x, x0, folds)
-    a, a0 = x[systems.active], x0[systems.active]
-    k_all = dense_kernel(x, x0, a, a0, zeta)
-    kmm = dense_kernel(a, a0, a, a0, zeta)
     for i, val in enumerate(folds):
+        active = systems.active[systems.fold_active[i]]
+        assert len(active) == 15 and not np.isin(active, val).any()  # the basis holds no validation site
+        a, a0 = x[active], x0[active]
+        k_all = dense_kernel(x, x0, a, a0, zeta)
+        kmm = dense_kernel(a, a0, a, a0, zeta)
         train = np.setdiff1d(np.arange(n), val)
         got = systems.fit_predict(train, val, i, y[train], reg, 0.0)
         mean = y[train].mean(axis=0) if d == 1 else np.zeros(d)

@@ -1,17 +1,18 @@
 """k-fold cross-validation fits that share their work between folds, models and regularizers.
 
 The sparse GPR of a fold solves (K_MN K_NM + sigma^2 K_MM) w = K_MN y over the fold's training
-part. With one active set M for all folds (chosen by farthest-point sampling on the features of
-the whole training set, labels unused), K_MN K_NM is a sum of per-fold blocks: computed once, a
-fold's system is the sum of the other folds' blocks. The kernel K between every training site
-and M gives K_MN y for any targets and the validation predictions as K_vM w. So a
-cross-validation run costs one accumulation over the training set instead of n_folds - 1, and
-the blocks are reused by every model with the same lambda and kernel (the five scalar models)
-and every regularizer (Box-Behnken runs that differ only in sigma^2).
+part. The folds' active sets are taken from one farthest-point ordering of the whole training set
+(labels unused): fold k uses the first n_sparse points of the ordering that lie in its training
+part, so no fold has a validation site in its basis. With U the union of these sets, K_UN K_NU is
+a sum of per-fold blocks: computed once, a fold's system is the sum of the other folds' blocks,
+restricted to its own active set. The kernel K between every training site and U gives K_MN y
+for any targets and the validation predictions as K_vM w. So a cross-validation run costs one
+accumulation over the training set with |U| ~ 1.3 n_sparse (5 folds) instead of n_folds - 1 with
+n_sparse, and the blocks are reused by every model with the same lambda and kernel (the five
+scalar models) and every regularizer (Box-Behnken runs that differ only in sigma^2).
 
-Differences from fitting each fold separately (fits.fit_predict): the active set (and a feature
-selection, if any) is chosen on the whole training set rather than on each fold's training
-part; targets of the validation part are never used.
+Difference from fitting each fold separately (fits.fit_predict): which training points the
+ordering picks depends on the features (never the labels) of the validation part too.
 """
 from __future__ import annotations
 
@@ -44,12 +45,29 @@ class FoldSystems:
         candidates = np.flatnonzero(_gpr.nonzero_environments(x))
         if candidates.size == 0:
             raise ValueError("every training environment has zero lambda features (symmetry): nothing to learn")
-        active = _gpr.select_active(x0, model.n_sparse, model.random_state, candidates)
-        self.active = active
-        a, a0 = np.ascontiguousarray(x[active]), np.ascontiguousarray(x0[active])
+        # Each fold's active set: the first n_sparse points of one farthest-point ordering of the
+        # whole training set that lie in the fold's training part, so the basis of a fold never
+        # holds its own validation sites (basis functions sitting on validation sites, with
+        # weights no training data pins down, raise CV errors by ~10 %: measured). The ordering
+        # is extended until every fold has its n_sparse points.
+        n_active = int(model.n_sparse)
+        length = min(len(candidates), int(np.ceil(1.2 * n_active * len(folds) / max(len(folds) - 1, 1))))
+        while True:
+            order = _gpr.select_active(x0, length, model.random_state, candidates)
+            fold_active, needed = [], 0
+            for va in folds:
+                inside = np.flatnonzero(~np.isin(order, va))[:n_active]
+                fold_active.append(inside)
+                needed = max(needed, int(inside[-1]) + 1 if inside.size else 0)
+            if all(len(f) == n_active for f in fold_active) or len(order) < length or length == len(candidates):
+                break
+            length = min(len(candidates), 2 * length)
+        self.active = order[:needed]
+        self.fold_active = fold_active  # per fold: positions in self.active
+        a, a0 = np.ascontiguousarray(x[self.active]), np.ascontiguousarray(x0[self.active])
         zeta = int(model.zeta)
-        # K (n d, M d): kernel of every training site with the active set
-        self.k = _gpr.kernel(x, x0, a, a0, zeta).reshape(len(x) * d, len(active) * d)
+        # K (n d, U d): kernel of every training site with the union U of the folds' active sets
+        self.k = _gpr.kernel(x, x0, a, a0, zeta).reshape(len(x) * d, len(self.active) * d)
         self.kmm = _gpr._core.kernel_symmetric(a, a0, zeta)
         self.blocks = []
         for va in folds:
@@ -57,7 +75,6 @@ class FoldSystems:
             self.blocks.append(kb.T @ kb)  # NumPy calls syrk for a.T @ a
             del kb
         self.total = np.sum(self.blocks, axis=0)
-        self.n_active = len(active)
         self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.blocks) + self.total.nbytes
 
     def fit_predict(self, train: np.ndarray, val: np.ndarray, fold: int, y_train, regularizer, jitter) -> np.ndarray:
@@ -67,10 +84,11 @@ class FoldSystems:
         y_mean = y.mean(axis=0) if d == 1 else np.zeros(d)
         full = np.zeros((len(self.k) // d, d))  # validation rows stay zero: K_MN y over the training part
         full[np.asarray(train)] = y - y_mean
-        kty = self.k.T @ full.ravel()
-        system = self.total - self.blocks[fold] + float(regularizer) * self.kmm
+        cols = _rows(self.fold_active[fold], d)
+        kty = (self.k.T @ full.ravel())[cols]
+        system = (self.total - self.blocks[fold])[np.ix_(cols, cols)] + float(regularizer) * self.kmm[np.ix_(cols, cols)]
         w, _ = _gpr._core.cholesky_solve(np.ascontiguousarray(system), kty, jitter, overwrite_a=True)
-        return (self.k[_rows(val, d)] @ w).reshape(len(val), d) + y_mean
+        return (self.k[_rows(val, d)][:, cols] @ w).reshape(len(val), d) + y_mean
 
 
 def _rows(sites, d):
