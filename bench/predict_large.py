@@ -7,6 +7,7 @@ microseconds per Li site, for model.predict alone and for the whole `sagpr predi
 (observables and file writing included).
 
     OMP_NUM_THREADS=1 python bench/predict_large.py [--train-envs 5000] [--n-sparse 1000] [--models 20]
+    OMP_NUM_THREADS=1 python bench/predict_large.py --model run/li.sagpr   # e.g. sagpr reproduce's final model
 """
 from __future__ import annotations
 
@@ -29,15 +30,21 @@ def main():
     parser.add_argument("--n-features", type=int, default=None)
     parser.add_argument("--models", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", type=Path, default=None, help="a saved Li model to use instead of training one")
     args = parser.parse_args()
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}  {vars(args)}")
 
     t0 = time.perf_counter()
-    train = lto.generate(-(-args.train_envs // 8), seed=0, progress=False)
-    model = sagpr.TensorModel(center_species="Li", target="efg", cutoff=5.0, max_radial=8, max_angular=6,
-                              atomic_gaussian_width=0.4, zeta=2, regularizer=1e-6, n_sparse=args.n_sparse,
-                              n_features=args.n_features, progress=False).fit(train)
-    print(f"trained on {sum(int((a.numbers == 3).sum()) for a in train)} Li in {time.perf_counter() - t0:.1f} s")
+    if args.model is not None:
+        model = sagpr.load(args.model)
+        model.progress = False
+        print(f"loaded {args.model}: {model.get_params()}")
+    else:
+        train = lto.generate(-(-args.train_envs // 8), seed=0, progress=False)
+        model = sagpr.TensorModel(center_species="Li", target="efg", cutoff=5.0, max_radial=8, max_angular=6,
+                                  atomic_gaussian_width=0.4, zeta=2, regularizer=1e-6, n_sparse=args.n_sparse,
+                                  n_features=args.n_features, progress=False).fit(train)
+        print(f"trained on {sum(int((a.numbers == 3).sum()) for a in train)} Li in {time.perf_counter() - t0:.1f} s")
 
     t0 = time.perf_counter()
     cells = lto.large_models(args.models, 3, seed=1, label=False, progress=False)
