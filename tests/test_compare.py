@@ -153,9 +153,19 @@ def test_cli_compare_and_optimize(tmp_path):
     args = ["--data", str(data), "--species", "Li", "--quick", "--no-progress",
             "--fix", "max_radial=3", "max_angular=2", "n_sparse=30"]
     assert main(["compare", *args, "--out", str(tmp_path / "c"), "--no-figures", "--models", "tensor,theta,phi",
-                 "--train-sizes", "0.5,1"]) == 0
+                 "--train-sizes", "0.5,1", "--save-model"]) == 0
     report = json.loads((tmp_path / "c" / "report.json").read_text())
     assert set(report["best_params"]) == {"tensor", "theta", "phi"}
+    # the saved tuned model carries the tuned hyperparameters and predicts the data's EFGs
+    import sagpr
+    from sagpr.io import read_efg
+
+    model = sagpr.load(tmp_path / "c" / "li_efg.sagpr")
+    assert {k: v for k, v in model.get_params().items() if k in report["best_params"]["tensor"]} == \
+        report["best_params"]["tensor"]
+    frames = read_efg(data)
+    V = np.concatenate([a.arrays["efg"].reshape(-1, 3, 3)[a.numbers == 3] for a in frames])
+    assert model.predict(frames).shape == V.shape and model.units_ == frames[0].info["efg_units"]
     assert report["settings"]["n_folds"] == 3 and report["best_params"]["tensor"]["max_radial"] == 3
     assert main(["optimize", *args, "--out", str(tmp_path / "o"), "--model", "eta_tilde",
                  "--factors", "cutoff:3.5:4.5,atomic_gaussian_width:0.3:0.5,regularizer:1e-8:1e-3:log"]) == 0

@@ -20,6 +20,9 @@ def register(subparsers):
     p.add_argument("--degeneracy-tol", type=float, default=0.05,
                    help="relative principal-value gap below which axis labels count as ambiguous (0.05)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--save-model", action="store_true",
+                   help="also fit the tuned tensor model on all sites and write OUT/<species>_efg.sagpr "
+                        "(for sagpr predict --model)")
     p.set_defaults(func=run)
 
 
@@ -73,6 +76,8 @@ def settings_from_args(args):
 def run(args):
     import time
 
+    import numpy as np
+
     from sagpr.workflows.compare import run_comparison
     from sagpr.workflows.crossval import check_models
     from sagpr.workflows.options import load_sites
@@ -87,5 +92,18 @@ def run(args):
     files = write_report(result, args.out, figures=not args.no_figures)
     print(comparison_table({"tensorial": None if result.tensorial is None else result.tensorial["scores"],
                             "scalar": None if result.scalar is None else result.scalar["scores"]}))
-    print(f"wrote {', '.join(str(p) for p in files.values())} ({time.perf_counter() - start:.1f} s)")
+    written = [str(p) for p in files.values()]
+    if args.save_model and result.best_params.get("tensor"):
+        from pathlib import Path
+
+        from sagpr.models import TensorModel
+
+        path = Path(args.out) / f"{sites.species.lower()}_efg.sagpr"
+        model = TensorModel(center_species=sites.species, target="efg", progress=not args.no_progress,
+                            **result.best_params["tensor"])
+        model.fit(sites.frames, y=np.asarray(sites.V))
+        model.units_ = sites.units
+        model.save(path)
+        written.append(str(path))
+    print(f"wrote {', '.join(written)} ({time.perf_counter() - start:.1f} s)")
     return 0
