@@ -45,3 +45,12 @@ def test_readme_reproduce_quick_and_examples(tmp_path, monkeypatch, capsys):
         exec(compile(code, str(README), "exec"), {})
     assert (tmp_path / "li.sagpr").exists()
     assert "q~" in capsys.readouterr().out
+
+
+def test_mae_table_of_other_nuclei():
+    from sagpr.workflows.reproduce import mae_table
+
+    tens = {"C~Q": {"mae": 0.2}, "omega_Q": {"mae": 7.9}, "q~": {"mae": 0.01}}
+    scal = {"C~Q": {"mae": 2.1}, "omega_Q": {"mae": 202.4}}
+    lines = mae_table(tens, scal).splitlines()
+    assert lines[2:] == ["| C~Q | 2.1 | 0.2 |", "| omega_Q | 202 | 7.9 |"]

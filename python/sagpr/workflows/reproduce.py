@@ -47,6 +47,15 @@ def _fmt(value):
     return f"{value:.3g}"
 
 
+def mae_table(tensorial: dict, scalar: dict) -> str:
+    """Markdown table: test MAE of both approaches (nuclei the study has no numbers for)."""
+    lines = ["| quantity | scalar MAE | tensorial MAE |", "|---|---|---|"]
+    for q in QUANTITIES:
+        if q in tensorial and q in scalar:
+            lines.append(f"| {q} | {_fmt(scalar[q].get('mae'))} | {_fmt(tensorial[q].get('mae'))} |")
+    return "\n".join(lines)
+
+
 def study_table(tensorial: dict, scalar: dict) -> str:
     """Markdown table: MAE (and r) of ours beside the study's, scalar and tensorial."""
     lines = ["| quantity | scalar MAE (study) | scalar MAE (sagpr) | tensorial MAE (study) | tensorial MAE (sagpr) "
@@ -143,6 +152,8 @@ def reproduce(out, settings: ReproduceSettings = None, *, progress: bool = True)
         lines += [f"## {species}: scalar vs tensorial learning (test set)", ""]
         if species == "Li":
             lines += [study_table(tens, scal), ""]
+        elif tens is not None and scal is not None:
+            lines += [mae_table(tens, scal), ""]
         lines += [f"Full report: [compare_{species}/report.md](compare_{species}/report.md)", ""]
     lines += [
         "## omega_Q of every Li in the large models",
