@@ -160,7 +160,7 @@ def test_cli_compare_and_optimize(tmp_path):
     import sagpr
     from sagpr.io import read_efg
 
-    model = sagpr.load(tmp_path / "c" / "li_efg.sagpr")
+    model = sagpr.load(tmp_path / "c" / "li.sagpr")
     assert {k: v for k, v in model.get_params().items() if k in report["best_params"]["tensor"]} == \
         report["best_params"]["tensor"]
     frames = read_efg(data)
@@ -172,6 +172,7 @@ def test_cli_compare_and_optimize(tmp_path):
     best = json.loads((tmp_path / "o" / "best_eta_tilde.json").read_text())
     assert best["objective"] == "MAE(eta_tilde)" and best["params"]["n_sparse"] == 30
     assert main(["compare", *args, "--out", str(tmp_path / "x"), "--models", "tensor,cq"]) == 2
+    assert main(["compare", *args, "--out", str(tmp_path / "x"), "--models", "theta", "--save-model"]) == 2
 
 
 GEHLENITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gehlenite"

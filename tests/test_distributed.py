@@ -169,10 +169,10 @@ def test_tensor_fit_on_cluster_equals_serial(client, lto_frames, extra):
     other = remote.models_[3][2]
     assert other.solver_ == lam.solver_
     np.testing.assert_array_equal(other.active_indices_, lam.active_indices_)
-    np.testing.assert_allclose(other.active_features_, lam.active_features_, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(other.active_features_, lam.active_features_)
     expected = serial.predict(test)
     scale = np.abs(expected).max()
-    np.testing.assert_allclose(remote.predict(test), expected, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_array_equal(remote.predict(test), expected)  # bit-identical
 
 
 def test_scalar_and_sagpr_fit_on_cluster_equal_serial(client, lto_frames):
@@ -183,7 +183,7 @@ def test_scalar_and_sagpr_fit_on_cluster_equal_serial(client, lto_frames):
     serial = sagpr.ScalarModel(target=None, **kw).fit(train, y, block_size=BLOCK)
     remote = sagpr.ScalarModel(target=None, **kw).fit(train, y, client=client, block_size=BLOCK)
     expected = serial.predict(test)
-    np.testing.assert_allclose(remote.predict(test), expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+    np.testing.assert_array_equal(remote.predict(test), expected)
 
     from sagpr.tensors import symmetric_traceless_to_l2
 
@@ -194,7 +194,7 @@ def test_scalar_and_sagpr_fit_on_cluster_equal_serial(client, lto_frames):
     a = sagpr.SAGPR(o3_lambda=2, **kw2).fit(train, symmetric_traceless_to_l2(V), block_size=BLOCK)
     b = sagpr.SAGPR(o3_lambda=2, **kw2).fit(train, symmetric_traceless_to_l2(V), client=client, block_size=BLOCK)
     expected = a.predict(test)
-    np.testing.assert_allclose(b.predict(test), expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+    np.testing.assert_array_equal(b.predict(test), expected)
 
 
 def test_fit_survives_a_lost_worker(lto_frames):
@@ -222,8 +222,7 @@ def test_fit_survives_a_lost_worker(lto_frames):
         killer.join()
         assert victim not in client.scheduler_info()["workers"]
         expected = serial.predict(lto_frames[10:])
-        np.testing.assert_allclose(remote.predict(lto_frames[10:]), expected, rtol=0,
-                                   atol=1e-10 * np.abs(expected).max())
+        np.testing.assert_array_equal(remote.predict(lto_frames[10:]), expected)
     finally:
         client.close()
         cluster.close()

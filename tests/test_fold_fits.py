@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sagpr.models import SAGPR
+from sagpr.models import SAGPR, _gpr
 from sagpr.workflows.fold_fits import FoldSystems
 
 
@@ -27,10 +27,12 @@ def test_fold_models_equal_dense_reference(d):
     y = rng.normal(size=(n, d)) + (3.0 if d == 1 else 0.0)
     folds = np.array_split(rng.permutation(n), 4)
     model = SAGPR(o3_lambda=(d - 1) // 2, zeta=zeta, regularizer=reg, n_sparse=15, jitter=0.0)
-    systems = FoldSystems(model, x, x0, folds)
+    systems = FoldSystems.build(model, x, x0, folds)
+    order = _gpr.select_active(x0, n, model.random_state)  # the whole FPS ordering
     for i, val in enumerate(folds):
         active = systems.active[systems.fold_active[i]]
-        assert len(active) == 15 and not np.isin(active, val).any()  # the basis holds no validation site
+        # the first 15 points of the ordering outside the fold's validation part
+        np.testing.assert_array_equal(active, order[~np.isin(order, val)][:15])
         a, a0 = x[active], x0[active]
         k_all = dense_kernel(x, x0, a, a0, zeta)
         kmm = dense_kernel(a, a0, a, a0, zeta)
@@ -60,4 +62,18 @@ def test_shared_and_per_fold_cross_validation_agree_roughly(tmp_path):
         # different active sets, same data and model: scores within a factor of two fold by fold
         ratio = np.array(shared[name]) / np.array(separate[name])
         assert np.all((ratio > 0.5) & (ratio < 2.0)), (name, ratio)
-        assert shared[name] != separate[name]  # not taken from each other's cache
+    assert shared != separate  # different active sets: not taken from each other's cache
+
+
+def test_shared_route_declines_when_folds_would_be_full_gprs_or_too_large():
+    rng = np.random.default_rng(2)
+    x = normalised(rng, 100, 5, 8)
+    x[:40] = 0.0  # symmetry-zero environments: never active, not counted as usable sites
+    x0 = normalised(rng, 100, 1, 6)[:, 0, :]
+    folds = np.array_split(rng.permutation(100), 5)
+    model = SAGPR(o3_lambda=2, n_sparse=55)
+    # every fold's training part has about 48 usable sites: a per-fold fit would be a full GPR
+    assert FoldSystems.build(model, x, x0, folds) is None
+    model = SAGPR(o3_lambda=2, n_sparse=20)
+    assert FoldSystems.build(model, x, x0, folds) is not None
+    assert FoldSystems.build(model, x, x0, folds, max_kernel_bytes=1e4) is None

@@ -81,6 +81,9 @@ def renumber_frame_error(err: Exception, first_index: int, n_frames: int, number
         message = f"frame {first_index + int(match.group(1))}: " + message[match.end():]
     else:
         message = f"frames {first_index}-{first_index + n_frames - 1}: {message}"
-    new = type(err)(message)
+    try:
+        new = type(err)(message)
+    except Exception:  # exception types whose constructor takes other arguments
+        new = RuntimeError(message)
     new.__cause__ = err
     return new

@@ -21,7 +21,7 @@ def register(subparsers):
                    help="relative principal-value gap below which axis labels count as ambiguous (0.05)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--save-model", action="store_true",
-                   help="also fit the tuned tensor model on all sites and write OUT/<species>_efg.sagpr "
+                   help="also fit the tuned tensor model on all sites and write OUT/<species>.sagpr, e.g. li.sagpr "
                         "(for sagpr predict --model)")
     p.set_defaults(func=run)
 
@@ -74,6 +74,7 @@ def settings_from_args(args):
 
 
 def run(args):
+    import sys
     import time
 
     import numpy as np
@@ -85,6 +86,9 @@ def run(args):
 
     settings = settings_from_args(args)
     check_models(settings.models)
+    if args.save_model and "tensor" not in settings.models:
+        print("sagpr compare: --save-model saves the tuned tensor model: include 'tensor' in --models", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     sites = load_sites(args.data, args.species, isotope=args.isotope, units=args.units)
     print(f"{len(sites)} {sites.species} sites ({sites.isotope}) in {len(sites.frames)} structures from {sites.source}")
@@ -98,7 +102,7 @@ def run(args):
 
         from sagpr.models import TensorModel
 
-        path = Path(args.out) / f"{sites.species.lower()}_efg.sagpr"
+        path = Path(args.out) / f"{sites.species.lower()}.sagpr"
         model = TensorModel(center_species=sites.species, target="efg", progress=not args.no_progress,
                             **result.best_params["tensor"])
         model.fit(sites.frames, y=np.asarray(sites.V))

@@ -165,14 +165,6 @@ def accumulate(x, x0, y, a, a0, zeta, chunk=512, block=64, progress=None):
     return ktk, kty
 
 
-def solve_sparse(x, x0, y, a, a0, zeta, regularizer, jitter, progress=None):
-    """Sparse-GPR weights (m, d) and the jitter used."""
-    ktk, kty = accumulate(x, x0, y, a, a0, zeta, progress=progress)
-    kmm = _core.kernel_symmetric(a, a0, int(zeta))
-    w, used = _core.sparse_solve(ktk, kmm, kty, float(regularizer), float(jitter))
-    return w.reshape(a.shape[0], a.shape[1]), used
-
-
 def solve_full(x, x0, y, zeta, regularizer, jitter):
     """Full-GPR weights (n, d) from (K + regularizer I) w = y, and the jitter used."""
     k = _core.kernel_symmetric(x, x0, int(zeta))

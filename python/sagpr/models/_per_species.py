@@ -133,11 +133,11 @@ class PerSpeciesModel(Estimator):
         timings = {"features": 0.0}
         for z in self.center_species_:
             mask = numbers == z
-            t0 = time.perf_counter()
-            if client is None:
+            if client is None:  # on a cluster features are computed inside the fit's passes
+                t0 = time.perf_counter()
                 feats = self._features(frames, z, list(targets_by_lambda))
                 x0 = feats[0][:, 0, :]
-            timings["features"] += time.perf_counter() - t0
+                timings["features"] += time.perf_counter() - t0
             self.models_[z] = {}
             for lam, y in targets_by_lambda.items():
                 model = SAGPR(**self._sagpr_params(lam))

@@ -6,10 +6,12 @@ a function applied block by block, ``function(state, x, x0, y, offset)``, with x
 features after feature selection, y its targets and offset the index of its first environment.
 
 The normal equations are sums over environments (K_MN K_NM = sum_i K_Mi K_iM). They are summed
-over fixed blocks of `block_size` consecutive environments, and the block sums are added in a
-fixed pairwise tree (pairwise_sum): the serial fit (ArraySource) and the distributed one
-(ClusterSource, one task per block) do the same floating-point operations in the same order,
-so their models agree to rounding, however many workers there are and whichever finishes first.
+over fixed blocks of `block_size` consecutive environments, and the block sums are added in
+block order ((b0 + b1) + b2) + ...: the serial fit (ArraySource) and the distributed one
+(ClusterSource, one task per block, the additions a chain of small tasks) do the same
+floating-point operations in the same order, so their models are bit-identical, however many
+workers there are and whichever finishes first. At most two (M d)^2 sums are alive at a time in
+the serial fit (the running total and one block).
 """
 from __future__ import annotations
 
@@ -23,21 +25,13 @@ from . import _gpr
 BLOCK_SIZE = 512
 
 
-def pairwise_sum(parts, add):
-    """Sum of the items of `parts` in a tree fixed by their number alone: items are merged like
-    the carries of a binary counter (1+2, 3+4, (1+2)+(3+4), ...), holding O(log n) partial sums."""
-    stack = []  # (level, partial sum)
+def ordered_sum(parts, add):
+    """((p0 + p1) + p2) + ... of the items of `parts`, in their order."""
+    total = None
     for part in parts:
-        level = 0
-        while stack and stack[-1][0] == level:
-            part = add(stack.pop()[1], part)
-            level += 1
-        stack.append((level, part))
-    if not stack:
+        total = part if total is None else add(total, part)
+    if total is None:
         raise ValueError("nothing to sum")
-    total = stack.pop()[1]
-    while stack:
-        total = add(stack.pop()[1], total)
     return total
 
 
@@ -70,8 +64,8 @@ class ArraySource:
             if sel is None:
                 self._transformed = (self.x, self.x0)
             else:
-                # block by block, as ClusterSource does: a projection's GEMM may round
-                # differently for a different number of rows
+                # block by block, as ClusterSource does (projections are row by row, so this
+                # only keeps the two paths' code alike; it also bounds temporaries)
                 parts = [_gpr.transform(self.x[i:i + self.block_size], self.x0[i:i + self.block_size], lam, sel, sel0)
                          for i in range(0, self.n, self.block_size)]
                 self._transformed = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
@@ -92,7 +86,7 @@ class ArraySource:
                 if progress is not None:
                     progress.update(stop - start)
 
-        return pairwise_sum(blocks(), _add_in_place)
+        return ordered_sum(blocks(), _add_in_place)
 
 
 def _add_in_place(first, second):
@@ -210,16 +204,20 @@ class ClusterSource:
         return self.client.gather(self._submit(function, state, self._selection))
 
     def sum(self, function: Callable, state, progress=None):
-        """The blocks' results (tuples of arrays) added on the cluster in the pairwise tree of
-        pairwise_sum, so only the total comes back to the client."""
+        """The blocks' results (tuples of arrays) added on the cluster in block order (the order of
+        ordered_sum), so only the total comes back to the client. No block result is held here:
+        Dask frees each once it has been added."""
         from distributed import as_completed
 
         leaves = self._submit(function, state, self._selection)
-        total = pairwise_sum(leaves, lambda p, q: self.client.submit(_add, p, q, pure=False))
-        if progress is not None:
-            sizes = {f.key: len(block[1]) for f, block in zip(leaves, self._blocks)}
-            for done in as_completed(leaves):
+        sizes = {f.key: len(block[1]) for f, block in zip(leaves, self._blocks)}
+        total = ordered_sum(leaves, lambda p, q: self.client.submit(_add, p, q, pure=False))
+        pending = as_completed(leaves)
+        del leaves
+        for done in pending:
+            if progress is not None:
                 progress.update(sizes[done.key])
+        del done
         return total.result()
 
 

@@ -241,6 +241,25 @@ class SAGPR(Estimator):
         self.n_features_in_ = (x.shape[2], x0.shape[1])
         return self._fit_source(_sources.ArraySource(x, x0, y, block_size=block_size), y, active)
 
+    def _select_features(self, source):
+        """(selection, lambda=0 selection) from samples of the source's environments, or (None, None)
+        without n_features (see _gpr.select_features and _gpr.pca_projection)."""
+        if self.n_features is None:
+            return None, None
+        d = 2 * self.o3_lambda + 1
+        select = _gpr.select_features if self.feature_selection == "fps" else _gpr.pca_projection
+        rows = _gpr.sample_rows(source.n, d, self.random_state)
+        rows0 = _gpr.sample_rows(source.n, 1, self.random_state)
+        parts = source.raw_map(_sources.take_rows, (rows, rows0))
+        selection = select(np.concatenate([p[0] for p in parts]), self.n_features)
+        if self.o3_lambda == 0:
+            return selection, selection
+        return selection, select(np.concatenate([p[1] for p in parts])[:, None, :], self.n_features)
+
+    def _jitter(self):
+        """The jitter argument of the C++ solves: -1 asks for the automatic diagonal shift."""
+        return -1.0 if self.jitter == "auto" else float(self.jitter)
+
     def _fit_source(self, source, y, active=None):
         """The fit proper, as passes over the training environments of `source` (see _sources)."""
         d = 2 * self.o3_lambda + 1
@@ -249,19 +268,7 @@ class SAGPR(Estimator):
         start = time.perf_counter()
         self.y_mean_ = y.mean(axis=0) if self.o3_lambda == 0 else np.zeros(d)
 
-        self.feature_indices_ = self.feature_indices0_ = None
-        if self.n_features is not None:
-            select = _gpr.select_features if self.feature_selection == "fps" else _gpr.pca_projection
-            rows = _gpr.sample_rows(source.n, d, self.random_state)
-            rows0 = _gpr.sample_rows(source.n, 1, self.random_state)
-            parts = source.raw_map(_sources.take_rows, (rows, rows0))
-            sample = np.concatenate([p[0] for p in parts])
-            self.feature_indices_ = select(sample, self.n_features)
-            if self.o3_lambda == 0:
-                self.feature_indices0_ = self.feature_indices_
-            else:
-                sample0 = np.concatenate([p[1] for p in parts])[:, None, :]
-                self.feature_indices0_ = select(sample0, self.n_features)
+        self.feature_indices_, self.feature_indices0_ = self._select_features(source)
         source.set_transform(self.o3_lambda, self.feature_indices_, self.feature_indices0_)
         timings["feature_selection"] = time.perf_counter() - start
 
@@ -296,7 +303,7 @@ class SAGPR(Estimator):
         a[order] = rows
         del rows
         timings["active_selection"] = time.perf_counter() - start
-        jitter = -1.0 if self.jitter == "auto" else float(self.jitter)
+        jitter = self._jitter()
         from tqdm.auto import tqdm
 
         if self.solver_ == "full":

@@ -12,7 +12,8 @@ n_sparse, and the blocks are reused by every model with the same lambda and kern
 scalar models) and every regularizer (Box-Behnken runs that differ only in sigma^2).
 
 Difference from fitting each fold separately (fits.fit_predict): which training points the
-ordering picks depends on the features (never the labels) of the validation part too.
+ordering picks, and a feature selection (n_features), depend on the features (never the
+labels) of the validation part too.
 """
 from __future__ import annotations
 
@@ -28,40 +29,47 @@ from .fits import _model
 
 
 class FoldSystems:
-    """Kernel and per-fold normal-equation blocks of one (lambda, descriptor, GPR kernel) setting."""
+    """Kernel and per-fold normal-equation blocks of one (lambda, descriptor, GPR kernel) setting.
 
-    def __init__(self, model, x, x0, folds: Sequence[np.ndarray]):
-        """x, x0: features of the n training sites; folds: validation indices (into the n) of each fold."""
+    Build with FoldSystems.build, which returns None when the shared route does not apply.
+    """
+
+    @classmethod
+    def build(cls, model, x, x0, folds: Sequence[np.ndarray], *, max_kernel_bytes: float = 8e9):
+        """x, x0: features of the n training sites; folds: validation indices (into the n) of each
+        fold. None when a fold's training part has no more usable sites than n_sparse (a
+        per-fold fit is then a full GPR) or the kernel would exceed max_kernel_bytes."""
+        from sagpr.models._sources import ArraySource
+
         d = x.shape[1]
+        n_active = int(model.n_sparse)
+        grow = 1.2 * len(folds) / max(len(folds) - 1, 1)
+        if len(x) * d * np.ceil(grow * n_active) * d * 8 > max_kernel_bytes:
+            return None
+        sel, sel0 = model._select_features(ArraySource(x, x0, None))
+        x, x0 = _gpr.transform(x, x0, model.o3_lambda, sel, sel0)
+        usable = _gpr.nonzero_environments(x)
+        if any(usable.sum() - usable[va].sum() <= n_active for va in folds):
+            return None
+        self = cls()
         self.d = d
-        self.model = model
-        if model.n_features is not None:
-            select = _gpr.select_features if model.feature_selection == "fps" else _gpr.pca_projection
-            rows = _gpr.sample_rows(len(x), d, model.random_state)
-            sel = select(x[rows], model.n_features)
-            sel0 = sel if d == 1 else select(x0[_gpr.sample_rows(len(x), 1, model.random_state)][:, None, :],
-                                              model.n_features)
-            x, x0 = _gpr.transform(x, x0, (d - 1) // 2, sel, sel0)
-        candidates = np.flatnonzero(_gpr.nonzero_environments(x))
-        if candidates.size == 0:
-            raise ValueError("every training environment has zero lambda features (symmetry): nothing to learn")
+        candidates = np.flatnonzero(usable)
         # Each fold's active set: the first n_sparse points of one farthest-point ordering of the
         # whole training set that lie in the fold's training part, so the basis of a fold never
         # holds its own validation sites (basis functions sitting on validation sites, with
         # weights no training data pins down, raise CV errors by ~10 %: measured). The ordering
-        # is extended until every fold has its n_sparse points.
-        n_active = int(model.n_sparse)
-        length = min(len(candidates), int(np.ceil(1.2 * n_active * len(folds) / max(len(folds) - 1, 1))))
+        # is extended until every fold has its n_sparse points; a fold gets fewer only when FPS
+        # runs out of distinct environments, as a per-fold fit would.
+        length = min(len(candidates), int(np.ceil(grow * n_active)))
         while True:
             order = _gpr.select_active(x0, length, model.random_state, candidates)
-            fold_active, needed = [], 0
-            for va in folds:
-                inside = np.flatnonzero(~np.isin(order, va))[:n_active]
-                fold_active.append(inside)
-                needed = max(needed, int(inside[-1]) + 1 if inside.size else 0)
+            fold_active = [np.flatnonzero(~np.isin(order, va))[:n_active] for va in folds]
             if all(len(f) == n_active for f in fold_active) or len(order) < length or length == len(candidates):
                 break
             length = min(len(candidates), 2 * length)
+        needed = max(int(f[-1]) + 1 for f in fold_active)
+        if len(x) * d * needed * d * 8 > max_kernel_bytes:
+            return None
         self.active = order[:needed]
         self.fold_active = fold_active  # per fold: positions in self.active
         a, a0 = np.ascontiguousarray(x[self.active]), np.ascontiguousarray(x0[self.active])
@@ -76,6 +84,7 @@ class FoldSystems:
             del kb
         self.total = np.sum(self.blocks, axis=0)
         self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.blocks) + self.total.nbytes
+        return self
 
     def fit_predict(self, train: np.ndarray, val: np.ndarray, fold: int, y_train, regularizer, jitter) -> np.ndarray:
         """Predictions (len(val), d) of fold `fold` from targets y_train (len(train), d)."""
@@ -101,10 +110,11 @@ class FoldFitter:
 
     train: site indices of the training set; folds: [(fold training sites, fold validation
     sites)] whose union is `train`. Keeps the FoldSystems of recent settings, at most `max_bytes`
-    of them (the newest always).
+    of them (the newest always); a setting whose kernel alone would exceed `max_bytes` is fitted
+    fold by fold instead.
     """
 
-    def __init__(self, store, train, folds, *, max_bytes: float = 4e9):
+    def __init__(self, store, train, folds, *, max_bytes: float = 8e9):
         self.store = store
         self.train = np.asarray(train, dtype=int)
         position = {int(s): i for i, s in enumerate(self.train)}
@@ -112,6 +122,7 @@ class FoldFitter:
                       for tr, va in folds]
         self.max_bytes = float(max_bytes)
         self._systems: "OrderedDict[str, FoldSystems]" = OrderedDict()
+        self._unusable = set()  # settings FoldSystems.build declined
 
     def _systems_for(self, o3_lambda: int, params: dict, model):
         desc, gpr = split_params(params)
@@ -120,9 +131,14 @@ class FoldFitter:
         if key in self._systems:
             self._systems.move_to_end(key)
             return self._systems[key]
+        if key in self._unusable:
+            return None
         f = self.store.pair(o3_lambda, params)
         x, x0 = f["x"][self.train], f["x0"][self.train]
-        systems = FoldSystems(model, x, x0, [va for _, va in self.folds])
+        systems = FoldSystems.build(model, x, x0, [va for _, va in self.folds], max_kernel_bytes=self.max_bytes)
+        if systems is None:
+            self._unusable.add(key)
+            return None
         self._systems[key] = systems
         while len(self._systems) > 1 and sum(v.nbytes for v in self._systems.values()) > self.max_bytes:
             self._systems.popitem(last=False)
@@ -131,11 +147,13 @@ class FoldFitter:
     def predict(self, o3_lambda: int, params: dict, y_by_fold: Sequence) -> List[np.ndarray]:
         """Per fold: predictions (n_val, 2 lambda + 1) of the validation part from a model fitted
         on the training part with targets y_by_fold[k] (n_train_k, 2 lambda + 1), or None when the
-        setting needs the separate per-fold fits (full GPR: as many active points as sites)."""
+        setting needs the separate per-fold fits (full GPR: as many active points as sites, or a
+        kernel larger than max_bytes)."""
         model = _model(o3_lambda, params, len(self.train))
         if model.n_sparse is None or model.n_sparse >= min(len(tr) for tr, _ in self.folds):
             return None
         systems = self._systems_for(o3_lambda, params, model)
-        jitter = -1.0 if model.jitter == "auto" else float(model.jitter)
-        return [systems.fit_predict(tr, va, k, y, model.regularizer, jitter)
+        if systems is None:
+            return None
+        return [systems.fit_predict(tr, va, k, y, model.regularizer, model._jitter())
                 for k, ((tr, va), y) in enumerate(zip(self.folds, y_by_fold))]
