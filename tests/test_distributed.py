@@ -1,4 +1,5 @@
 """Frame-chunked Dask execution: ordered results, equality with the serial path, a lost worker."""
+import contextlib
 import os
 import re
 import threading
@@ -43,6 +44,25 @@ def client():
     cluster.close()
 
 
+@contextlib.contextmanager
+def one_worker_killed(client, after: float):
+    """Kill one of the client's workers `after` seconds into the block; on exit, check it died."""
+    victim = sorted(client.scheduler_info()["workers"])[0]
+
+    def kill():
+        time.sleep(after)
+        try:
+            client.run(lambda: os._exit(1), workers=[victim])
+        except Exception:
+            pass  # the worker dies before it can answer
+
+    killer = threading.Thread(target=kill, daemon=True)
+    killer.start()
+    yield
+    killer.join(timeout=60)  # the call to a dying worker must not hang the test run
+    assert victim not in client.scheduler_info()["workers"]  # the worker really died
+
+
 def test_chunked():
     assert [len(c) for c in chunked(range(10), 4)] == [4, 4, 2]
     with pytest.raises(ValueError):
@@ -73,20 +93,8 @@ def test_lost_worker_is_recomputed(client):
     calc = sagpr.LambdaSOAP(**HYPERS)
     data = frames(30)
     serial = calc.compute(data)
-    victim = sorted(client.scheduler_info()["workers"])[0]
-
-    def kill():
-        time.sleep(0.5)
-        try:
-            client.run(lambda: os._exit(1), workers=[victim])
-        except Exception:
-            pass  # the worker dies before it can answer
-
-    killer = threading.Thread(target=kill)
-    killer.start()
-    out = np.concatenate(list(map_frames(slow_features, calc, data, client=client, chunk_size=2)))
-    killer.join()
-    assert victim not in client.scheduler_info()["workers"]  # the worker really died
+    with one_worker_killed(client, after=0.5):
+        out = np.concatenate(list(map_frames(slow_features, calc, data, client=client, chunk_size=2)))
     np.testing.assert_allclose(out, serial, rtol=0, atol=1e-10)
 
 
@@ -204,23 +212,11 @@ def test_fit_survives_a_lost_worker(lto_frames):
     try:
         train = lto_frames[:10]
         serial = sagpr.TensorModel(**TENSOR_HYPERS, n_sparse=30).fit(train, block_size=BLOCK)
-        victim = sorted(client.scheduler_info()["workers"])[0]
-
-        def kill():
-            time.sleep(1.0)
-            try:
-                client.run(lambda: os._exit(1), workers=[victim])
-            except Exception:
-                pass
-
-        killer = threading.Thread(target=kill)
-        killer.start()
-        # one-frame chunks, each slowed down, so the kill lands mid-fit
+        # small blocks, each slowed down, so the kill lands mid-fit
         remote = sagpr.TensorModel(**TENSOR_HYPERS, n_sparse=30)
         client.run(_slow_down_features)
-        remote.fit(train, client=client, block_size=BLOCK)
-        killer.join()
-        assert victim not in client.scheduler_info()["workers"]
+        with one_worker_killed(client, after=1.0):
+            remote.fit(train, client=client, block_size=BLOCK)
         expected = serial.predict(lto_frames[10:])
         np.testing.assert_array_equal(remote.predict(lto_frames[10:]), expected)
     finally:
@@ -313,20 +309,8 @@ def test_map_file_ranges_survives_a_lost_worker(client, tmp_path):
     write_extxyz(frames(20), tmp_path / "nacl.xyz")
     serial = calc.compute(read(tmp_path / "nacl.xyz", ":"))
     index = index_frames(tmp_path / "nacl.xyz")
-    victim = sorted(client.scheduler_info()["workers"])[0]
-
-    def kill():
-        time.sleep(0.4)
-        try:
-            client.run(lambda: os._exit(1), workers=[victim])
-        except Exception:
-            pass
-
-    killer = threading.Thread(target=kill)
-    killer.start()
-    out = np.concatenate(list(map_file_ranges(slow_features, calc, index, client=client, chunk_size=2)))
-    killer.join()
-    assert victim not in client.scheduler_info()["workers"]
+    with one_worker_killed(client, after=0.4):
+        out = np.concatenate(list(map_file_ranges(slow_features, calc, index, client=client, chunk_size=2)))
     np.testing.assert_allclose(out, serial, rtol=0, atol=1e-10)
 
 

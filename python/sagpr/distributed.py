@@ -1,8 +1,8 @@
 """Frame-chunked work on a Dask cluster (optional extra: pip install "sagpr[dask]").
 
 The input is cut into chunks of frames; the object doing the work (a model, a descriptor) is
-scattered once to every worker; chunks are submitted with a bounded number in flight, so the
-client never holds all frames or results; results come back in input order. Dask recomputes
+sent once and replicated to every worker (broadcast); chunks are submitted with a bounded
+number in flight, so the client never holds all frames or results; results come back in input order. Dask recomputes
 the chunks of a worker that dies, so a lost worker costs time, not results. The chunks are
 either frames sent by the client (`map_frames`) or frame ranges of a shared extended-XYZ file
 that the workers read themselves (`map_file_ranges`).
@@ -25,6 +25,26 @@ def require_dask():
             "distributed computing needs Dask: pip install 'sagpr[dask]' (or pip install 'dask[distributed]'); "
             "without it, leave client=None to use the local OpenMP path"
         ) from err
+
+
+def _identity(obj):
+    return obj
+
+
+def broadcast(client, obj):
+    """A future of `obj` for tasks to share (the model, an active set, ...).
+
+    Not client.scatter: scattered data that is lost with a worker cannot be recomputed, and a
+    worker dying during a broadcast scatter leaves the copies in doubt. As the result of a task
+    carrying `obj`, it is held by a worker, fetched by the others as needed, and recomputed from
+    the task if its holder dies.
+    """
+    future = client.submit(_identity, obj, pure=False)
+    try:
+        client.replicate([future])  # a copy on every worker: no single holder to lose
+    except Exception:  # replication is an optimisation; the task can always be recomputed
+        pass
+    return future
 
 
 def chunked(frames: Iterable, size: int) -> Iterator[List]:
@@ -80,13 +100,13 @@ def map_frames(
 ) -> Iterator[Any]:
     """Yield function(obj, chunk) for consecutive chunks of `frames`, in input order, on `client`.
 
-    `obj` is scattered to every worker once (broadcast). At most `max_in_flight` chunks
+    `obj` is sent once and replicated to every worker (broadcast). At most `max_in_flight` chunks
     (default: 4 per worker thread) are submitted at a time, so memory stays flat however many
     frames stream in. An error in a chunk is raised here, naming the chunk's frame range.
     """
     require_dask()
     max_in_flight = _default_in_flight(client, max_in_flight)
-    remote = client.scatter(obj, broadcast=True, hash=False)
+    remote = broadcast(client, obj)
 
     def submitted():
         first = 0
@@ -132,7 +152,7 @@ def map_file_ranges(
     require_dask()
     index = source if isinstance(source, FrameIndex) else index_frames(source, progress=progress)
     max_in_flight = _default_in_flight(client, max_in_flight)
-    remote = client.scatter(obj, broadcast=True, hash=False)
+    remote = broadcast(client, obj)
     futures = (client.submit(_run_span, function, remote, span, pure=False) for span in index.spans(chunk_size))
     yield from _in_order(futures, max_in_flight)
 

@@ -19,6 +19,8 @@ from typing import Callable, List, Sequence
 
 import numpy as np
 
+from sagpr.distributed import broadcast
+
 from . import _gpr
 
 #: environments per block of the normal-equation sum (and per task on a cluster)
@@ -185,14 +187,14 @@ class ClusterSource:
             f1 = int(np.searchsorted(starts, last, side="left"))  # frames f0 .. f1 - 1
             local = (first - int(starts[f0]), last - int(starts[f0]))
             self._blocks.append((frames[f0:f1], y[first:last], first, local, numbers[f0:f1]))
-        self._featurizer = client.scatter(featurizer, broadcast=True, hash=False)
+        self._featurizer = broadcast(client, featurizer)
         self._selection = None
 
     def set_transform(self, o3_lambda, selection, selection0):
         self._selection = None if selection is None else (o3_lambda, selection, selection0)
 
     def _submit(self, function, state, selection):
-        remote = self.client.scatter(state, broadcast=True, hash=False) if state is not None else None
+        remote = broadcast(self.client, state) if state is not None else None
         return [self.client.submit(_block_task, function, remote, self._featurizer, selection, frames, y, offset,
                                    local, first, pure=False)
                 for frames, y, offset, local, first in self._blocks]
