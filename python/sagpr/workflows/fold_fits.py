@@ -110,17 +110,18 @@ class FoldFitter:
 
     train: site indices of the training set; folds: [(fold training sites, fold validation
     sites)] whose union is `train`. Keeps the FoldSystems of recent settings, at most `max_bytes`
-    of them (the newest always); a setting whose kernel alone would exceed `max_bytes` is fitted
-    fold by fold instead.
+    of them (the newest always); a setting whose kernel alone would exceed `max_kernel_bytes` is
+    fitted fold by fold instead.
     """
 
-    def __init__(self, store, train, folds, *, max_bytes: float = 8e9):
+    def __init__(self, store, train, folds, *, max_bytes: float = 4e9, max_kernel_bytes: float = 8e9):
         self.store = store
         self.train = np.asarray(train, dtype=int)
         position = {int(s): i for i, s in enumerate(self.train)}
         self.folds = [(np.array([position[int(s)] for s in tr]), np.array([position[int(s)] for s in va]))
                       for tr, va in folds]
         self.max_bytes = float(max_bytes)
+        self.max_kernel_bytes = float(max_kernel_bytes)
         self._systems: "OrderedDict[str, FoldSystems]" = OrderedDict()
         self._unusable = set()  # settings FoldSystems.build declined
 
@@ -135,7 +136,7 @@ class FoldFitter:
             return None
         f = self.store.pair(o3_lambda, params)
         x, x0 = f["x"][self.train], f["x0"][self.train]
-        systems = FoldSystems.build(model, x, x0, [va for _, va in self.folds], max_kernel_bytes=self.max_bytes)
+        systems = FoldSystems.build(model, x, x0, [va for _, va in self.folds], max_kernel_bytes=self.max_kernel_bytes)
         if systems is None:
             self._unusable.add(key)
             return None
