@@ -39,7 +39,12 @@ def broadcast(client, obj):
     carrying `obj`, it is held by a worker, fetched by the others as needed, and recomputed from
     the task if its holder dies.
     """
-    future = client.submit(_identity, obj, pure=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        # the object travels inside the task on purpose (see above): Dask's size hint is moot
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        future = client.submit(_identity, obj, pure=False)
     try:
         client.replicate([future])  # a copy on every worker: no single holder to lose
     except Exception:  # replication is an optimisation; the task can always be recomputed
