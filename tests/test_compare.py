@@ -15,15 +15,8 @@ from sagpr.workflows.targets import fold_phi, fold_theta, scalar_targets
 
 from synthetic_efg import random_cells
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These fits are tiny: OpenMP start-up costs more than it saves (2.4x slower on a busy machine)."""
-    from sagpr.parallel import get_num_threads, set_num_threads
-
-    n = get_num_threads()
-    set_num_threads(1)
-    yield
-    set_num_threads(n)
+#: tiny fits: one thread (see conftest.one_thread)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SETTINGS = CompareSettings(
