@@ -22,18 +22,20 @@ int main(int argc, char** argv) {
     std::printf("%-8s %8s %10s %14s\n", "lambda", "threads", "features", "us/centre");
     for (int lambda : {0, 2}) {
         sagpr::LambdaSoapHypers h;
-        h.o3_lambda = lambda;
+        h.o3_lambdas = {lambda};
         h.cutoff = 5.0;
         h.max_radial = 8;
         h.max_angular = 6;
         h.atomic_gaussian_width = 0.3;
+        h.cutoff_smooth_width = 0.5;
+        h.center_atom_weight = 1.0;
         h.species = {3, 8, 22};
         sagpr::LambdaSoap calc(h);
-        std::vector<double> out(static_cast<size_t>(n) * calc.n_components() * calc.n_features());
+        std::vector<double> out(static_cast<size_t>(n) * calc.n_components(0) * calc.n_features(0));
         for (int threads : {1, 2}) {
             omp_set_num_threads(threads);
             const double t = median_seconds(repeats, [&] { calc.compute(frames, {}, out.data()); });
-            std::printf("%-8d %8d %10lld %14.1f\n", lambda, threads, static_cast<long long>(calc.n_features()), 1e6 * t / n);
+            std::printf("%-8d %8d %10lld %14.1f\n", lambda, threads, static_cast<long long>(calc.n_features(0)), 1e6 * t / n);
         }
     }
     return 0;

@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from sagpr.datasets import lto
-from sagpr.workflows.crossval import CrossValidator
-from sagpr.workflows.features import FeatureStore
+from sagpr.workflows.tuning.crossval import CrossValidator
+from sagpr.workflows.tuning.features import FeatureStore
 from sagpr.workflows.sites import collect_sites
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sagpr
 from sagpr.datasets import lto
-from sagpr.workflows.predict import predict_file
+from sagpr.workflows.prediction.predict import predict_file
 
 
 def main():

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from sagpr._atomic import atomic_path, write_text_atomic
+from sagpr.atomic import atomic_path, write_text_atomic
 
 
 def test_permissions_and_replace(tmp_path):

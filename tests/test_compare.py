@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sagpr import nmr
-from sagpr.workflows.compare import CompareSettings, run_comparison, training_sizes
-from sagpr.workflows.design import Factor
-from sagpr.workflows.report import FIGURES, write_report
+from sagpr import metrics, nmr
+from sagpr.workflows.comparison.compare import CompareSettings, run_comparison, training_sizes
+from sagpr.workflows.tuning.design import Factor
+from sagpr.workflows.comparison.report import FIGURES, write_report
 from sagpr.workflows.sites import collect_sites
-from sagpr.workflows.targets import fold_phi, fold_theta, scalar_targets
+from sagpr.workflows.comparison.targets import fold_phi, fold_theta, scalar_targets
 
 from synthetic_efg import random_cells
 
@@ -66,7 +66,7 @@ def test_report_numbers_equal_metrics_recomputed_from_saved_predictions(run, sit
     assert np.allclose(saved["stats"], [stats.mu, stats.sigma], rtol=1e-14)
     tens, scal = report["scores"]["tensorial"], report["scores"]["scalar"]
 
-    rep = nmr.metrics(V_ref, V_pred, sites.isotope, stats=stats)
+    rep = metrics.metrics(V_ref, V_pred, sites.isotope, stats=stats)
     assert tens["C~Q"]["mae"] == pytest.approx(rep["C~Q"]["mae"], rel=1e-12)
     assert tens["eta~"]["mae"] == pytest.approx(rep["eta~"]["mae"], rel=1e-12)
     assert tens["C~Q"]["r"] == pytest.approx(rep["C~Q"]["r"], rel=1e-12)
@@ -174,7 +174,7 @@ GEHLENITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gehlenite
 @pytest.mark.slow
 @pytest.mark.skipif(not GEHLENITE.is_dir(), reason=f"gehlenite data not found at {GEHLENITE}")
 def test_gehlenite_al_quick_comparison(tmp_path):
-    from sagpr.workflows.options import load_sites
+    from sagpr.workflows.tuning.options import load_sites
 
     sites = load_sites([str(p) for p in sorted(GEHLENITE.glob("*.magres"))[:6]], "Al")
     result = run_comparison(sites, SETTINGS, out_dir=tmp_path, progress=False)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sagpr.workflows.design import Factor, ResponseSurface, box_behnken, decode_point, design_points
+from sagpr.workflows.tuning.design import Factor, ResponseSurface, box_behnken, decode_point, design_points
 
 
 @pytest.mark.parametrize("k, runs", [(3, 15), (4, 27), (5, 46)])

@@ -123,7 +123,7 @@ def test_model_predict_on_cluster_equals_serial(client, li_model):
 
 
 def test_predict_stream_on_cluster_equals_serial(client, li_model):
-    from sagpr.workflows.predict import predict_stream
+    from sagpr.workflows.prediction.predict import predict_stream
 
     model, frames = li_model
     serial = list(predict_stream(model, iter(frames), chunk_size=2))
@@ -226,9 +226,9 @@ def test_fit_survives_a_lost_worker(lto_frames):
 
 def _slow_down_features():
     """Make every chunk on this worker take at least 0.15 s (wraps the feature calculator)."""
-    from sagpr.models import _sources
+    from sagpr.models import sources
 
-    original = _sources.Featurizer.__call__
+    original = sources.Featurizer.__call__
     if getattr(original, "_slowed", False):
         return
 
@@ -237,7 +237,7 @@ def _slow_down_features():
         return original(self, frames)
 
     slow._slowed = True
-    _sources.Featurizer.__call__ = slow
+    sources.Featurizer.__call__ = slow
 
 
 def test_fit_on_cluster_names_a_bad_frame(client, lto_frames):
@@ -273,7 +273,7 @@ def _li_frames_file(frames, path, odd=None):
 
 def test_predict_from_shared_file_equals_serial(client, li_model, tmp_path, monkeypatch):
     from sagpr import trajectory
-    from sagpr.workflows.predict import predict_stream
+    from sagpr.workflows.prediction.predict import predict_stream
 
     model, frames = li_model
     written = _li_frames_file(frames, tmp_path / "in.xyz")
@@ -317,7 +317,7 @@ def test_map_file_ranges_survives_a_lost_worker(client, tmp_path):
 def test_shared_file_errors_name_file_and_frame(client, li_model, tmp_path):
     from sagpr.distributed import map_file_ranges
     from sagpr.trajectory import index_frames
-    from sagpr.workflows.predict import predict_stream
+    from sagpr.workflows.prediction.predict import predict_stream
 
     model, frames = li_model
     path = tmp_path / "in.xyz"

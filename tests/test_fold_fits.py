@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from sagpr.models import SAGPR, _gpr
-from sagpr.workflows.fold_fits import FoldSystems
+from sagpr.models import SAGPR, gpr
+from sagpr.workflows.tuning.fold_fits import FoldSystems
 
 
 def dense_kernel(x, x0, a, a0, zeta):
@@ -28,7 +28,7 @@ def test_fold_models_equal_dense_reference(d):
     folds = np.array_split(rng.permutation(n), 4)
     model = SAGPR(o3_lambda=(d - 1) // 2, zeta=zeta, regularizer=reg, n_sparse=15, jitter=0.0)
     systems = FoldSystems.build(model, x, x0, folds)
-    order = _gpr.select_active(x0, n, model.random_state)  # the whole FPS ordering
+    order = gpr.select_active(x0, n, model.random_state)  # the whole FPS ordering
     for i, val in enumerate(folds):
         active = systems.active[systems.fold_active[i]]
         # the first 15 points of the ordering outside the fold's validation part
@@ -48,7 +48,7 @@ def test_fold_models_equal_dense_reference(d):
 
 def test_shared_and_per_fold_cross_validation_agree_roughly(tmp_path):
     from sagpr.datasets.lto import generate
-    from sagpr.workflows.crossval import CrossValidator
+    from sagpr.workflows.tuning.crossval import CrossValidator
     from sagpr.workflows.sites import collect_sites
 
     sites = collect_sites(generate(24, seed=3, progress=False), "Li")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sagpr import _core
-from sagpr.models import SAGPR, _gpr, load
+from sagpr.models import SAGPR, gpr, load
 from symmetry import random_rotation, real_spherical_harmonics, wigner_d_real
 
 CENTRES = np.linspace(0.5, 3.0, 10)
@@ -55,8 +55,8 @@ def test_blocked_accumulation_equals_one_shot():
     x, x0 = random_features(rng, 45, 5, 12, 7)
     a, a0 = x[:6].copy(), x0[:6].copy()
     y = rng.normal(size=(45, 5))
-    k = _gpr.kernel(x, x0, a, a0, 2).reshape(45 * 5, 30)
-    ktk, kty = _gpr.accumulate(x, x0, y, a, a0, 2, chunk=13, block=4)
+    k = gpr.kernel(x, x0, a, a0, 2).reshape(45 * 5, 30)
+    ktk, kty = gpr.accumulate(x, x0, y, a, a0, 2, chunk=13, block=4)
     np.testing.assert_allclose(np.tril(ktk), np.tril(k.T @ k), rtol=0, atol=1e-12)
     np.testing.assert_allclose(kty, k.T @ y.ravel(), rtol=0, atol=1e-12)
     with pytest.raises(TypeError):  # accumulators must be float64 arrays updated in place
@@ -88,7 +88,7 @@ def test_full_gpr_matches_numpy_solve():
     x, x0 = random_features(rng, 20, 5, 30, 10)
     y = rng.normal(size=(20, 5))
     model = SAGPR(o3_lambda=2, n_sparse=None, regularizer=1e-2, progress=False).fit_features(x, x0, y)
-    k = _gpr.kernel(x, x0, x, x0, 2).reshape(100, 100)
+    k = gpr.kernel(x, x0, x, x0, 2).reshape(100, 100)
     w = np.linalg.solve(k + 1e-2 * np.eye(100), y.ravel())
     np.testing.assert_allclose(model.weights_.ravel(), w, rtol=0, atol=1e-10 * np.abs(w).max())
     assert model.jitter_ == 0.0
@@ -173,13 +173,13 @@ def test_feature_sparsification_error_shrinks_with_more_features(method):
     rng = np.random.default_rng(8)
     envs = environments(rng, 120)
     x, x0 = features(envs, 2)
-    full = _gpr.kernel(x, x0, x, x0, 2)
+    full = gpr.kernel(x, x0, x, x0, 2)
     errors = []
     for n in (300, 40, 8):
         model = SAGPR(o3_lambda=2, n_features=n, feature_selection=method, n_sparse=120,
                       progress=False).fit_features(x, x0, target(envs))
         xs, x0s = model._transform(x, x0)
-        errors.append(np.abs(_gpr.kernel(xs, x0s, xs, x0s, 2) - full).max())
+        errors.append(np.abs(gpr.kernel(xs, x0s, xs, x0s, 2) - full).max())
     assert errors[0] == pytest.approx(0.0, abs=1e-12)  # all features kept (F = 10, F0 = 300)
     assert errors[0] < errors[1] < errors[2]
     print(method, "max kernel error with 300, 40, 8 features:", errors)
@@ -189,12 +189,12 @@ def test_pca_approximates_the_kernel_better_than_fps():
     rng = np.random.default_rng(16)
     envs = environments(rng, 150)
     x, x0 = features(envs, 2)
-    full = _gpr.kernel(x, x0, x, x0, 2)
+    full = gpr.kernel(x, x0, x, x0, 2)
     error = {}
     for method in ("fps", "pca"):
         model = SAGPR(o3_lambda=2, n_features=6, feature_selection=method, progress=False).fit_features(x, x0, target(envs))
         xs, x0s = model._transform(x, x0)
-        error[method] = np.sqrt(((_gpr.kernel(xs, x0s, xs, x0s, 2) - full) ** 2).mean())
+        error[method] = np.sqrt(((gpr.kernel(xs, x0s, xs, x0s, 2) - full) ** 2).mean())
     print("RMS kernel error with 6 features:", error)
     assert error["pca"] < error["fps"]
 

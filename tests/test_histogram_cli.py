@@ -57,7 +57,7 @@ def test_histogram_errors(tmp_path, capsys):
 
 def test_frequencies_from_efg_match_nmr():
     from sagpr.nmr import quadrupolar_frequency
-    from sagpr.workflows.histogram import site_frequencies
+    from sagpr.workflows.prediction.histogram import site_frequencies
 
     atoms = bulk("LiF", "rocksalt", a=4.0, cubic=True)
     rng = np.random.default_rng(1)

@@ -195,3 +195,81 @@ def test_writes_are_atomic(tmp_path):
         write_efg(path, frames)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.xyz"]
+
+
+# ---------------------------------------------------------------- one units module
+def test_units_constants_are_shared():
+    from sagpr import nmr, reference, units
+
+    assert units.AU_TO_V_PER_A2 == 97.173624292
+    assert units.AU_TO_V_PER_A2 == pytest.approx(units.AU_EFG_V_PER_M2 * 1e-20, rel=1e-15)
+    assert units.AU_EFG_V_PER_M2 == 9.7173624292e21  # CODATA 2018: E_h / (e a0^2)
+    assert units.CQ_MHZ_PER_AU_MB == pytest.approx(0.2349647782, rel=1e-9)
+    assert nmr.AU_TO_V_PER_A2 is units.AU_TO_V_PER_A2 and nmr.CQ_MHZ_PER_AU_MB is units.CQ_MHZ_PER_AU_MB
+    assert reference.VA2_PER_AU is units.AU_TO_V_PER_A2
+    assert reference.COULOMB_EV_ANGSTROM is units.COULOMB_EV_ANGSTROM
+    assert nmr.convert_efg is units.convert_efg and nmr.normalize_units is units.normalize_units
+
+
+# every spelling sagpr.nmr or sagpr.reference accepted before there was one table, and V/Å²
+OLD_SPELLINGS = {
+    "au": ["au", "a.u.", "a.u", "atomic", "atomic units", "hartree/(e*bohr^2)", "Hartree/(e bohr^2)",
+           "ha/(e*bohr^2)", "ha/(e bohr^2)", "Ha/bohr^2", "AU", " au "],
+    "V/A^2": ["V/A^2", "v/a2", "V/A2", "V/Å^2", "V/Å2", "V/Å²", "V/angstrom^2", "V/ang^2", "V A^-2", "V/A**2"],
+}
+
+
+def test_every_unit_alias_converts_identically():
+    from sagpr import units
+
+    V = l2_to_symmetric_traceless(np.random.default_rng(5).normal(size=(7, 5)))
+    for canonical, spellings in OLD_SPELLINGS.items():
+        other = "au" if canonical == "V/A^2" else "V/A^2"
+        for s in spellings:
+            assert units.normalize_units(s) == canonical, s
+            np.testing.assert_array_equal(units.convert_efg(V, s, other), units.convert_efg(V, canonical, other))
+            np.testing.assert_array_equal(units.convert_efg(V, other, s), units.convert_efg(V, other, canonical))
+    for s, canonical in units.UNIT_ALIASES.items():
+        for spelling in (s, s.upper(), f" {s}\t"):
+            if canonical in units.EFG_UNITS:
+                assert units.normalize_units(spelling) == canonical, spelling
+            else:
+                with pytest.raises(ValueError, match="unknown EFG units"):
+                    units.normalize_units(spelling)  # e/A^3 only where asked for (sagpr.reference)
+            assert units.normalize_units(spelling, units.POINT_CHARGE_UNITS) == canonical
+    assert units.efg_factor("au", "V/A^2") == units.AU_TO_V_PER_A2 and units.efg_factor("V/Å²", "a.u.") == 1 / units.AU_TO_V_PER_A2
+    for bad in ("T", "MHz", "", None, 3):
+        with pytest.raises(ValueError, match="unknown EFG units"):
+            units.normalize_units(bad)
+
+
+def _point_charge_cell():
+    atoms = bulk("LiF", "rocksalt", a=4.0).repeat((2, 1, 1))
+    atoms.rattle(0.1, seed=3)
+    return atoms
+
+
+def test_reference_and_io_convert_with_the_same_constant(tmp_path):
+    from sagpr import reference, units
+
+    atoms = _point_charge_cell()
+    va2 = reference.point_charge_efg(atoms)
+    au = reference.point_charge_efg(atoms, units="au")
+    np.testing.assert_allclose(au, va2 / units.AU_TO_V_PER_A2, rtol=1e-14, atol=1e-14)
+    # every spelling of the units gives the same point-charge EFG
+    for canonical, spellings in OLD_SPELLINGS.items():
+        expected = va2 if canonical == "V/A^2" else au
+        for s in spellings:
+            np.testing.assert_array_equal(reference.point_charge_efg(atoms, units=s), expected)
+    np.testing.assert_array_equal(reference.point_charge_efg(atoms, units="e/Å^3") * units.COULOMB_EV_ANGSTROM, va2)
+    # io converts V/A^2 -> au (a .magres file is written in au, at full precision) as reference does
+    atoms.arrays["efg"] = va2
+    atoms.info["efg_units"] = "V/A^2"
+    write_efg(tmp_path / "pc.magres", atoms)
+    (back,) = read_efg(tmp_path / "pc.magres")
+    np.testing.assert_allclose(back.arrays["efg"], au, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(read_efg(tmp_path / "pc.magres", units="V/Å²")[0].arrays["efg"], va2, rtol=1e-13, atol=1e-12)
+    assert np.abs(va2).max() > 0.1  # the 3e-9 relative change of the old reference constant is visible
+    assert np.abs(au * 97.173624 - va2).max() > 1e-10
+    with pytest.raises(ValueError, match="unknown EFG units 'MHz'"):
+        reference.point_charge_efg(atoms, units="MHz")

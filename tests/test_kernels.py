@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from sagpr import _core
-from sagpr.models import _gpr, kernel
+from sagpr.models import gpr, kernel
 
 
 def reference_kernel(x, x0, a, a0, zeta):
@@ -73,7 +73,7 @@ def test_kernel_bad_input():
     with pytest.raises(ValueError, match="different numbers of environments"):
         _core.kernel(x, x0[:2], x, x0, 2)
     with pytest.raises(ValueError, match="NaN"):
-        _gpr.as_features(np.full((2, 1, 3), np.nan), np.zeros((2, 3)))
+        gpr.as_features(np.full((2, 1, 3), np.nan), np.zeros((2, 3)))
 
 
 def reference_fps(x, k, first):
@@ -100,7 +100,7 @@ def test_fps_never_repeats_and_active_set_stops_at_duplicates():
     x = np.repeat(np.eye(3), 4, axis=0)  # 3 distinct points, each 4 times
     idx, _ = _core.farthest_point_sampling(x, 12, 0)
     assert len(set(idx)) == 12
-    active = _gpr.select_active(x, 10, random_state=0)
+    active = gpr.select_active(x, 10, random_state=0)
     assert len(active) == 3 and len({tuple(x[i]) for i in active}) == 3
     with pytest.raises(ValueError, match="cannot select"):
         _core.farthest_point_sampling(x, 13, 0)
@@ -140,7 +140,7 @@ def test_normal_equations_do_not_depend_on_the_thread_count():
         results = []
         for threads in (1, 2, 3):
             sagpr.set_num_threads(threads)
-            results.append(_gpr.accumulate(x, x0, y, a, a0, 2))
+            results.append(gpr.accumulate(x, x0, y, a, a0, 2))
     finally:
         sagpr.set_num_threads(before)
     for ktk, kty in results[1:]:

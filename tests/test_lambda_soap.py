@@ -208,3 +208,62 @@ def test_thread_count_does_not_change_results_and_pickles():
     np.testing.assert_array_equal(clone.compute(atoms), one)
     with pytest.raises(ValueError, match="at least 1"):
         sagpr.set_num_threads(0)
+
+
+# --- several lambdas from one density ------------------------------------------------------
+
+@pytest.mark.parametrize("lambdas", [(0, 2), (0, 1, 2), (2, 0)])
+@pytest.mark.parametrize("centers", [None, "Li", ["Cl", "Li"]])
+@pytest.mark.parametrize("normalize", [True, False])
+def test_compute_many_equals_single_lambda_calls(lambdas, centers, normalize):
+    frames = [periodic(3), cluster(2, symbols=("Li", "Cl", "Cl", "Li", "Cl")), periodic(5).repeat((1, 2, 1))]
+    calc = sagpr.LambdaSOAP(o3_lambda=1, **HYPERS, species=["Li", "Cl"], normalize=normalize)
+    many = calc.compute_many(frames, o3_lambdas=lambdas, center_species=centers)
+    assert list(many) == list(lambdas)
+    for lam in lambdas:
+        single = sagpr.LambdaSOAP(o3_lambda=lam, **HYPERS, species=["Li", "Cl"], normalize=normalize)
+        x = single.compute(frames, center_species=centers)
+        assert many[lam].shape == x.shape == (len(x), 2 * lam + 1, single.n_features)
+        np.testing.assert_allclose(many[lam], x, rtol=0, atol=1e-12 * max(1.0, np.abs(x).max()))
+
+
+def test_compute_many_keeps_symmetry_zeros_per_lambda():
+    # cubic sites: lambda=2 vanishes by symmetry (exact zeros), lambda=0 stays unit-norm
+    many = sagpr.LambdaSOAP(o3_lambda=0, **HYPERS).compute_many(bulk("NaCl", "rocksalt", a=5.64), o3_lambdas=(2, 0))
+    assert np.all(many[2] == 0.0)
+    np.testing.assert_allclose(np.linalg.norm(many[0], axis=(1, 2)), 1.0, atol=1e-14)
+
+
+def test_compute_many_rotates_each_lambda():
+    atoms = cluster(6)
+    calc = sagpr.LambdaSOAP(o3_lambda=0, **HYPERS)
+    rot = random_rotation(np.random.default_rng(4))
+    many, turned = calc.compute_many(atoms, (0, 1, 2, 3)), calc.compute_many(rotated(atoms, rot), (0, 1, 2, 3))
+    for lam in many:
+        assert_rotates(many[lam], turned[lam], rot, lam, rtol=1e-10)
+
+
+def test_compute_many_bad_lambdas():
+    calc = sagpr.LambdaSOAP(o3_lambda=0, **HYPERS)
+    atoms = cluster(0)
+    with pytest.raises(ValueError, match="o3_lambda"):
+        calc.compute_many(atoms, o3_lambdas=(0, 7))
+    with pytest.raises(ValueError, match="o3_lambda"):
+        calc.compute_many(atoms, o3_lambdas=(-1,))
+    with pytest.raises(ValueError, match="at least one"):
+        calc.compute_many(atoms, o3_lambdas=())
+    with pytest.raises(TypeError, match="sequence"):
+        calc.compute_many(atoms, o3_lambdas=2)
+    assert list(calc.compute_many(atoms, o3_lambdas=(2, 2, 0))) == [2, 0]  # repeats computed once
+
+
+def test_sagpr_pair():
+    from sagpr.descriptors import sagpr_pair
+
+    calc = sagpr.LambdaSOAP(o3_lambda=0, **HYPERS)
+    feats = calc.compute_many(periodic(1), (2, 0))
+    x, x0 = sagpr_pair(feats, 2)
+    assert x is feats[2] and x0.shape == (8, feats[0].shape[2]) and x0.flags.c_contiguous
+    np.testing.assert_array_equal(x0, feats[0][:, 0, :])
+    x, x0 = sagpr_pair(feats, 0)
+    assert x.shape == feats[0].shape and np.shares_memory(x, x0)

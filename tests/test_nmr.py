@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sagpr.metrics as metrics
 import sagpr.nmr as nmr
 from sagpr.isotopes import DEFAULT_ISOTOPES, ISOTOPES, Isotope, get_isotope
 from sagpr.rotations import matrix_to_quaternion, quaternion_to_matrix
-from sagpr.tensors import l2_to_symmetric_traceless, rotate_cartesian
+from sagpr.tensors import l2_to_symmetric_traceless, rotate_cartesian, symmetric_traceless_part
 from symmetry import random_rotation
 
 # ../shared/data beside the repository; SAGPR_SHARED_DATA overrides (e.g. for git worktrees)
@@ -397,7 +398,7 @@ def _tensors(values, frames):
 
 def test_metrics_perfect_prediction():
     V = random_efg(50)
-    rep = nmr.metrics(V, V.copy(), "27Al")
+    rep = metrics.metrics(V, V.copy(), "27Al")
     for name, sc in rep.scores.items():
         assert sc["mae"] == pytest.approx(0, abs=1e-12), name
         assert sc["r"] == pytest.approx(1, abs=1e-12), name
@@ -415,7 +416,7 @@ def test_metrics_formulas_and_stored_stats():
     assert stats.mu == pytest.approx(np.abs(values_train[:, 2]).mean(), rel=1e-14)
     assert stats.sigma == pytest.approx(np.abs(values_train[:, 2]).std(), rel=1e-14)
     stored = nmr.ReferenceStats.from_dict(json.loads(json.dumps(stats.to_dict())))
-    rep = nmr.metrics(test_ref, test_pred, "O", stats=stored)
+    rep = metrics.metrics(test_ref, test_pred, "O", stats=stored)
     vr, _ = nmr.principal_components(test_ref)
     vp, _ = nmr.principal_components(test_pred)
     np.testing.assert_allclose(rep.values["cq_tilde_ref"], (vr[:, 2] - stats.mu) / stats.sigma, rtol=1e-14)
@@ -431,14 +432,14 @@ def test_metrics_formulas_and_stored_stats():
     assert rep["V_ij"]["mae"] == pytest.approx(np.abs(d).mean(), rel=1e-12)
     assert rep.vij_mae["xy"] == pytest.approx(np.abs(d[:, 3]).mean(), rel=1e-12)
     # the same scores from tensors in V/A^2 with the stats in au
-    rep2 = nmr.metrics(97.173624292 * test_ref, 97.173624292 * test_pred, "17O", stats=stats, units="V/A^2")
+    rep2 = metrics.metrics(97.173624292 * test_ref, 97.173624292 * test_pred, "17O", stats=stats, units="V/A^2")
     np.testing.assert_allclose(rep2.values["cq_tilde_pred"], rep.values["cq_tilde_pred"], rtol=1e-12)
     assert rep2["omega_Q"]["mae"] == pytest.approx(rep["omega_Q"]["mae"], rel=1e-12)
 
 
 def test_metrics_report_prints_and_serialises(tmp_path):
     V = random_efg(20)
-    rep = nmr.metrics(V, V + 0.1 * random_efg(20), "7Li")
+    rep = metrics.metrics(V, V + 0.1 * random_efg(20), "7Li")
     text = str(rep)
     for name in ("C~Q", "eta~", "theta (corrected)", "phi", "omega_Q", "V_ij", "q~: mean"):
         assert name in text
@@ -450,18 +451,18 @@ def test_metrics_report_prints_and_serialises(tmp_path):
     assert json.loads(out.read_text()) == d
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
     # one site: correlation undefined -> NaN in Python, null in JSON
-    one = nmr.metrics(V[:1], V[:1] * 1.1, "7Li", stats=rep.stats)
+    one = metrics.metrics(V[:1], V[:1] * 1.1, "7Li", stats=rep.stats)
     assert np.isnan(one["C~Q"]["r"]) and json.loads(one.to_json())["scores"]["C~Q"]["r"] is None
 
 
 def test_metrics_errors():
     V = random_efg(4)
     with pytest.raises(ValueError, match="differ in shape"):
-        nmr.metrics(V, V[:3], "17O")
+        metrics.metrics(V, V[:3], "17O")
     with pytest.raises(ValueError, match="mu > 0"):
         nmr.ReferenceStats(0.0, 1.0)
     with pytest.raises(ValueError, match="no default quadrupolar isotope"):
-        nmr.metrics(V, V, "Si")
+        metrics.metrics(V, V, "Si")
 
 
 def test_metrics_near_degenerate_relabelling():
@@ -474,7 +475,7 @@ def test_metrics_near_degenerate_relabelling():
     ref = _tensors(np.tile([-0.03, -0.97, 1.0], (n, 1)), frames)
     pred = _tensors(np.tile([0.03, -1.0, 0.97], (n, 1)), frames)
     b = (0.2, 0.5, 0.84)
-    rep = nmr.metrics(ref, pred, "7Li", b0=b, stats=nmr.ReferenceStats(1.0, 0.5))
+    rep = metrics.metrics(ref, pred, "7Li", b0=b, stats=nmr.ReferenceStats(1.0, 0.5))
     assert rep.orientation["n_ambiguous"] == n and rep.orientation["n_relabelled"] == n
     np.testing.assert_allclose(rep.values["q_tilde"], np.cos(np.pi / 4), atol=1e-12)
     np.testing.assert_allclose(rep.values["q_tilde_corrected"], 1.0, atol=1e-12)
@@ -492,7 +493,7 @@ def test_metrics_near_degenerate_relabelling():
         np.mean(np.abs(nmr.quadrupolar_frequency(pred, "7Li", b) - nmr.quadrupolar_frequency(ref, "7Li", b))),
     )
     # a tolerance below the gap turns the correction off
-    strict = nmr.metrics(ref, pred, "7Li", b0=b, stats=rep.stats, degeneracy_tol=0.01)
+    strict = metrics.metrics(ref, pred, "7Li", b0=b, stats=rep.stats, degeneracy_tol=0.01)
     assert strict.orientation["n_relabelled"] == 0
     assert strict["theta (corrected)"]["mae"] == strict["theta"]["mae"]
     assert strict["C~Q (corrected)"]["mae"] == strict["C~Q"]["mae"]
@@ -506,7 +507,7 @@ def test_metrics_on_real_gehlenite_tensors():
     al = np.array(atoms.get_chemical_symbols()) == "Al"
     V = np.asarray(atoms.arrays["efg"], float)[al]
     noise = 0.1 * np.abs(V).mean() * random_efg(len(V), np.random.default_rng(0))
-    rep = nmr.metrics(V, V + noise, "Al")
+    rep = metrics.metrics(V, V + noise, "Al")
     cq = nmr.quadrupolar_coupling(V, "27Al")
     assert 5 < np.mean(np.abs(cq)) < 12  # README: |C_Q(27Al)| ~ 8.6 MHz on average
     assert np.all(rep.values["q_tilde_corrected"] >= rep.values["q_tilde"])
@@ -546,3 +547,178 @@ def test_docs_examples_run(tmp_path, monkeypatch):
                 continue
             code = code.replace("../shared/data", str(SHARED))
         exec(compile(code, str(doc), "exec"), {})
+
+
+# ---------------------------------------------------------------- one implementation of each quantity
+def _old_prefactor(spin):  # as nmr.py, metrics.py and workflows/targets.py wrote it before
+    return 3.0 / (2.0 * spin * (2.0 * spin - 1.0))
+
+
+def test_omega_q_prefactor():
+    assert nmr.omega_q_prefactor(get_isotope("7Li").spin) == 0.5
+    assert nmr.omega_q_prefactor(get_isotope("27Al").spin) == pytest.approx(3 / 20, rel=1e-15)
+    assert nmr.omega_q_prefactor(get_isotope("17O").spin) == pytest.approx(3 / 20, rel=1e-15)
+    assert nmr.omega_q_prefactor(1) == 1.5 and nmr.omega_q_prefactor(3.5) == pytest.approx(1 / 14, rel=1e-15)
+    assert isinstance(nmr.omega_q_prefactor(1.5), float)
+    spins = np.array([iso.spin for iso in ISOTOPES.values()])
+    np.testing.assert_array_equal(nmr.omega_q_prefactor(spins), _old_prefactor(spins))
+
+
+def test_omega_q_single_implementation_gives_the_old_values():
+    from sagpr.workflows.comparison.targets import derived_omega_q, scalar_targets
+
+    r = np.random.default_rng(31)
+    V = random_efg(40, r)
+    b = (0.3, -0.2, 0.9)
+    bn = np.broadcast_to(np.array(b) / np.linalg.norm(b), (len(V), 3))
+    S = symmetric_traceless_part(V)
+    for label in ("7Li", "17O", "27Al", "2H", "43Ca"):
+        iso = get_isotope(label)
+        bvb = np.einsum("ni,nij,nj->n", bn, S, bn)
+        spin, q = np.full(len(V), iso.spin), np.full(len(V), iso.quadrupole_moment)
+        old = _old_prefactor(spin) * nmr.CQ_MHZ_PER_AU_MB * q * bvb * 1e3  # the old code, bit for bit
+        np.testing.assert_array_equal(nmr.quadrupolar_frequency(V, label, b), old)
+        np.testing.assert_allclose(nmr.observables(V, label, b)["omega_q"], old, rtol=1e-15)
+        rep = metrics.metrics(V, V, label, b0=b)
+        np.testing.assert_allclose(rep.values["omega_q_ref"], old, rtol=1e-14)
+        values, frames = nmr.principal_components(V)
+        cq, eta = nmr.quadrupolar_coupling(V, label), nmr.asymmetry(V)
+        theta, phi = nmr.field_angles(V, b)
+        np.testing.assert_allclose(nmr.quadrupolar_frequency_from_angles(cq, eta, theta, phi, iso.spin), old, rtol=0, atol=1e-9)
+        # derived-scalar omega_Q from C~Q, eta~ and the angles: the old closed form
+        stats = nmr.reference_stats(V)
+        t = scalar_targets(V, label, stats, b0=b)
+        vzz = stats.mu + stats.sigma * t["cq_tilde"]
+        dxy = stats.mu * t["eta_tilde"]
+        c2 = np.cos(theta) ** 2
+        k = _old_prefactor(iso.spin) * nmr.CQ_MHZ_PER_AU_MB * iso.quadrupole_moment * 1e3
+        old_derived = k * 0.5 * (vzz * (3.0 * c2 - 1.0) + dxy * (1.0 - c2) * np.cos(2.0 * phi))
+        np.testing.assert_allclose(derived_omega_q(t["cq_tilde"], t["eta_tilde"], theta, phi, label, stats), old_derived, rtol=1e-13)
+        np.testing.assert_allclose(old_derived, old, rtol=0, atol=1e-9)
+
+
+def test_normalized_observables_single_implementation():
+    from sagpr.workflows.comparison.targets import scalar_targets
+
+    r = np.random.default_rng(32)
+    train, V = random_efg(60, r), random_efg(20, r)
+    stats = nmr.reference_stats(train)
+    values, _ = nmr.principal_components(V)
+    cqt, etat = nmr.normalized_observables(values, stats)
+    np.testing.assert_array_equal(cqt, (values[:, 2] - stats.mu) / stats.sigma)
+    np.testing.assert_array_equal(etat, (values[:, 0] - values[:, 1]) / stats.mu)
+    # a dict and other units give the same; the inverse recovers Vzz and Vxx - Vyy
+    in_va2 = nmr.normalized_observables(values * nmr.AU_TO_V_PER_A2, stats.to_dict(), "V/A^2")
+    np.testing.assert_allclose(in_va2, (cqt, etat), rtol=1e-12, atol=1e-12)
+    vzz, dxy = nmr.principal_from_normalized(cqt, etat, stats)
+    np.testing.assert_allclose(vzz, values[:, 2], rtol=1e-13)
+    np.testing.assert_allclose(dxy, values[:, 0] - values[:, 1], rtol=1e-12, atol=1e-14)
+    # metrics and the scalar targets use it
+    t = scalar_targets(V, "7Li", stats)
+    np.testing.assert_array_equal(t["cq_tilde"], cqt)
+    np.testing.assert_array_equal(t["eta_tilde"], etat)
+    rep = metrics.metrics(V, V, "7Li", stats=stats)
+    np.testing.assert_array_equal(rep.values["cq_tilde_ref"], cqt)
+    np.testing.assert_array_equal(rep.values["eta_tilde_pred"], etat)
+    assert metrics.ReferenceStats is nmr.ReferenceStats and metrics.reference_stats is nmr.reference_stats
+    assert nmr.ReferenceStats.coerce(stats) is stats and nmr.ReferenceStats.coerce(stats.to_dict()) == stats
+
+
+def test_axis_relabellings_single_table():
+    from sagpr.workflows.comparison.targets import corrected_angle_errors, errors
+
+    for name, (cols, signs) in nmr.AXIS_RELABELLINGS.items():
+        F = np.eye(3)[:, list(cols)] * np.array(signs)
+        assert np.linalg.det(F) == pytest.approx(1.0), name
+    values = np.array([[0.0, -0.99, 1.0], [-0.5, -0.5, 1.0], [-0.49, -0.5, 0.99], [0.0, 0.0, 0.0], [-0.2, -0.8, 1.0]])
+    zy, yx = nmr.degeneracy_gaps(values)
+    np.testing.assert_allclose(zy, [0.01, 0.5, 0.49 / 0.99, 0.0, 0.2])
+    amb_zy, amb_yx = nmr.ambiguous_axes(values, 0.05)
+    assert amb_zy.tolist() == [True, False, False, True, False] and amb_yx.tolist() == [False, True, True, True, False]
+    got = {name: idx.tolist() for name, idx, _, _ in nmr.axis_relabellings(amb_zy, amb_yx)}
+    assert got == {"zy": [0, 3], "yx": [1, 2, 3], "cycle1": [3], "cycle2": [3]}
+    # the scalar-angle correction (reference frames relabelled) gives what the old copy gave
+    r = np.random.default_rng(33)
+    n = 60
+    frames = np.array([random_rotation(r) for _ in range(n)])
+    pv = np.where(r.random((n, 1)) < 0.5, [-0.02, -0.97, 0.99], [-0.4, -0.6, 1.0]) + 0.01 * r.normal(size=(n, 3))
+    pv[:, 2] = -pv[:, 0] - pv[:, 1]
+    V = _tensors(pv, frames)
+    b = (0.2, 0.5, 0.84)
+    theta_p, phi_p = r.uniform(0, np.pi / 2, n), r.uniform(0, np.pi / 2, n)
+    values, F = nmr.principal_components(V)
+    th, ph = nmr.field_angles(V, b, frames=F)
+    et, ep = errors("theta", th, theta_p), errors("phi", ph, phi_p)
+    a = np.abs(values)
+    vzz = np.where(a[:, 2] > 0, a[:, 2], 1.0)
+    old_zy, old_yx = (a[:, 2] - a[:, 1]) / vzz < 0.05, (a[:, 1] - a[:, 0]) / vzz < 0.05
+    for name, cols in {"zy": [0, 2, 1], "yx": [1, 0, 2], "cycle1": [1, 2, 0], "cycle2": [2, 0, 1]}.items():
+        idx = np.flatnonzero({"zy": old_zy, "yx": old_yx}.get(name, old_zy & old_yx))
+        t, p = nmr.field_angles(None, np.asarray(b, dtype=float), frames=F[idx][:, :, cols])
+        ct, cp = errors("theta", t, theta_p[idx]), errors("phi", p, phi_p[idx])
+        better = ct + cp < et[idx] + ep[idx] - 1e-12
+        et[idx[better]], ep[idx[better]] = ct[better], cp[better]
+    assert old_zy.sum() > 10
+    new_t, new_p = corrected_angle_errors(V, theta_p, phi_p, b0=b)
+    np.testing.assert_allclose(new_t, et, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(new_p, ep, rtol=0, atol=1e-12)
+
+
+def test_pearson_single_implementation():
+    from sagpr.plots import parity
+    from sagpr.workflows.comparison import evaluation
+
+    r = np.random.default_rng(34)
+    a, b = r.normal(size=30), r.normal(size=30)
+    assert metrics.pearson(a, a + 0.3 * b) == np.corrcoef(a, a + 0.3 * b)[0, 1]
+    assert np.isnan(metrics.pearson(a[:1], b[:1])) and np.isnan(metrics.pearson(np.ones(5), b[:5]))
+    assert evaluation.pearson is metrics.pearson and parity.pearson is metrics.pearson
+    rep = metrics.metrics(random_efg(20, r), random_efg(20, r), "7Li")
+    assert rep["C~Q"]["r"] == metrics.pearson(rep.values["cq_tilde_ref"], rep.values["cq_tilde_pred"])
+
+
+def test_one_vocabulary_of_names():
+    from sagpr.plots import learning, parity
+    from sagpr.quantities import QUANTITIES, axis_label, corrected, name, quantity
+    from sagpr.workflows.comparison import evaluation, targets
+
+    # the names saved files and reports use, unchanged
+    assert {k: q.name for k, q in QUANTITIES.items() if k in targets.TARGETS} == {
+        "cq_tilde": "C~Q", "eta_tilde": "eta~", "theta": "theta", "phi": "phi", "omega_q": "omega_Q"}
+    assert targets.LABELS == {"cq_tilde": "C~Q", "eta_tilde": "eta~", "theta": "theta", "phi": "phi", "omega_q": "omega_Q"}
+    assert targets.UNITS == {"cq_tilde": "-", "eta_tilde": "-", "theta": "rad", "phi": "rad", "omega_q": "kHz"}
+    assert evaluation.QUANTITIES == ("C~Q", "eta~", "theta", "phi", "theta (corrected)", "phi (corrected)",
+                                     "C~Q (corrected)", "eta~ (corrected)", "omega_Q", "omega_Q (derived)", "q~",
+                                     "q~ (corrected)", "V_ij")
+    assert parity.QUANTITY_LABELS == {"cq_tilde": r"$\tilde{C}_Q$", "eta_tilde": r"$\tilde{\eta}$",
+                                      "theta": r"$\theta$ (rad)", "phi": r"$\phi$ (rad)", "omega_q": r"$\omega_Q$ (kHz)"}
+    assert learning.PANELS == (("C~Q", r"MAE $\tilde{C}_Q$"), ("eta~", r"MAE $\tilde{\eta}$"),
+                               ("theta", r"MAE $\theta$ (rad)"), ("phi", r"MAE $\phi$ (rad)"),
+                               ("omega_Q", r"MAE $\omega_Q$ (kHz)"), ("q~", r"$1 - \tilde{q}$"))
+    rep = metrics.metrics(random_efg(10), random_efg(10), "7Li")
+    keys = ["cq_tilde", "eta_tilde", "eta", "cq", "omega_q", "theta", "phi", "vij"]
+    expected = {name(k) for k in keys} | {corrected(name(k)) for k in ("cq_tilde", "eta_tilde", "theta", "phi")}
+    assert set(rep.scores) == expected
+    assert rep["C_Q"]["unit"] == "MHz" and rep["theta"]["unit"] == "deg" and rep["V_ij"]["unit"] == "au"
+    assert quantity("C~Q") is QUANTITIES["cq_tilde"] and axis_label("cq") == "$C_Q$ (MHz)"
+    with pytest.raises(KeyError, match="unknown quantity"):
+        quantity("nope")
+
+
+def test_nmr_does_not_import_metrics():
+    import ast
+
+    import sagpr
+
+    tree = ast.parse(Path(nmr.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported |= {node.module or ""} | {f"{node.module}.{a.name}" for a in node.names} | {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+    assert not {m for m in imported if m.split(".")[-1] in ("metrics", "quantities") or m == "sagpr"}
+    with pytest.raises(AttributeError, match=r"sagpr\.metrics\.metrics"):
+        nmr.metrics  # noqa: B018 - moved: scoring lives in sagpr.metrics
+    assert sagpr.ReferenceStats is nmr.ReferenceStats and sagpr.MetricsReport is metrics.MetricsReport
+    assert sagpr.units.AU_TO_V_PER_A2 == nmr.AU_TO_V_PER_A2

@@ -2,14 +2,14 @@
 import numpy as np
 import pytest
 
-from sagpr import nmr
+from sagpr import metrics, nmr
 from sagpr.tensors import l2_to_symmetric_traceless
-from sagpr.workflows.crossval import CrossValidator
-from sagpr.workflows.design import Factor
-from sagpr.workflows.objectives import metric_objective, scalar_objective, tensor_objective
-from sagpr.workflows.search import box_behnken_search
+from sagpr.workflows.tuning.crossval import CrossValidator
+from sagpr.workflows.tuning.design import Factor
+from sagpr.workflows.tuning.objectives import metric_objective, scalar_objective, tensor_objective
+from sagpr.workflows.tuning.search import box_behnken_search
 from sagpr.workflows.sites import collect_sites
-from sagpr.workflows.targets import (corrected_angle_errors, derived_omega_q, errors, fold_phi, fold_theta,
+from sagpr.workflows.comparison.targets import (corrected_angle_errors, derived_omega_q, errors, fold_phi, fold_theta,
                                      scalar_targets)
 
 from synthetic_efg import random_cells
@@ -69,7 +69,7 @@ def test_objectives():
     assert tensor_objective(V, V, "7Li", stats) == pytest.approx(0.0, abs=1e-12)
     assert tensor_objective(V, V, "7Li", stats, kind="vij") == 0.0
     noisy = V + 0.1 * random_efg(40, seed=5)
-    rep = nmr.metrics(V, noisy, "7Li", stats=stats)
+    rep = metrics.metrics(V, noisy, "7Li", stats=stats)
     expected = (rep["C~Q"]["mae"] + rep["eta~"]["mae"] + 1 - rep.orientation["q_tilde_mean"]) / 3
     assert tensor_objective(V, noisy, "7Li", stats) == pytest.approx(expected, rel=1e-12)
     assert metric_objective(rep) == pytest.approx(expected, rel=1e-12)

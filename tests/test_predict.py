@@ -9,7 +9,7 @@ from sagpr.cli import main
 from sagpr.datasets import write_extxyz
 from sagpr.datasets.lto import generate
 from sagpr.nmr import observables
-from sagpr.workflows.predict import OBSERVABLES, predict_stream
+from sagpr.workflows.prediction.predict import OBSERVABLES, predict_stream
 
 HYPERS = dict(cutoff=4.0, max_radial=4, max_angular=3, atomic_gaussian_width=0.5, n_sparse=40, progress=False)
 

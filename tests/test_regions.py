@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sagpr.workflows.regions import find_regions
+from sagpr.workflows.prediction.regions import find_regions
 
 
 def synthetic(seed=0):

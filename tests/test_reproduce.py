@@ -48,7 +48,7 @@ def test_readme_reproduce_quick_and_examples(tmp_path, monkeypatch, capsys):
 
 
 def test_mae_table_of_other_nuclei():
-    from sagpr.workflows.reproduce import mae_table
+    from sagpr.workflows.comparison.reproduce import mae_table
 
     tens = {"C~Q": {"mae": 0.2}, "omega_Q": {"mae": 7.9}, "q~": {"mae": 0.01}}
     scal = {"C~Q": {"mae": 2.1}, "omega_Q": {"mae": 202.4}}

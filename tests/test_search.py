@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from sagpr.workflows.cache import RunCache
-from sagpr.workflows.design import Factor
-from sagpr.workflows.search import box_behnken_search
-from sagpr.workflows.splits import k_fold, train_test_split
+from sagpr.workflows.tuning.design import Factor
+from sagpr.workflows.tuning.search import box_behnken_search
+from sagpr.workflows.tuning.splits import k_fold, train_test_split
 
 
 def test_train_test_split_is_seeded_and_disjoint():

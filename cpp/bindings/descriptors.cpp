@@ -29,10 +29,10 @@ py::ssize_t count_centers(const std::vector<sagpr::Frame>& frames, const std::ve
 
 void bind_descriptors(py::module_& m) {
     py::class_<sagpr::LambdaSoap>(m, "LambdaSoap", "lambda-SOAP calculator (see sagpr.LambdaSOAP)")
-        .def(py::init([](int o3_lambda, double cutoff, int max_radial, int max_angular, double width,
+        .def(py::init([](std::vector<int> o3_lambdas, double cutoff, int max_radial, int max_angular, double width,
                          double smooth_width, double center_weight, bool normalize, std::vector<int> species) {
                  sagpr::LambdaSoapHypers h;
-                 h.o3_lambda = o3_lambda;
+                 h.o3_lambdas = std::move(o3_lambdas);
                  h.cutoff = cutoff;
                  h.max_radial = max_radial;
                  h.max_angular = max_angular;
@@ -44,34 +44,51 @@ void bind_descriptors(py::module_& m) {
                  py::gil_scoped_release release;  // the radial tables take a moment
                  return new sagpr::LambdaSoap(h);
              }),
-             py::arg("o3_lambda"), py::arg("cutoff"), py::arg("max_radial"), py::arg("max_angular"),
+             py::arg("o3_lambdas"), py::arg("cutoff"), py::arg("max_radial"), py::arg("max_angular"),
              py::arg("atomic_gaussian_width"), py::arg("cutoff_smooth_width"), py::arg("center_atom_weight"),
              py::arg("normalize"), py::arg("species"))
-        .def_property_readonly("n_features", &sagpr::LambdaSoap::n_features)
-        .def_property_readonly("n_components", &sagpr::LambdaSoap::n_components)
+        .def_property_readonly("o3_lambdas", [](const sagpr::LambdaSoap& self) { return self.hypers().o3_lambdas; })
+        .def_property_readonly("n_features",
+                               [](const sagpr::LambdaSoap& self) {
+                                   std::vector<int64_t> out;
+                                   for (int k = 0; k < self.n_lambdas(); ++k) out.push_back(self.n_features(k));
+                                   return out;
+                               },
+                               "Number of features of each o3_lambda.")
         .def_property_readonly("labels",
                                [](const sagpr::LambdaSoap& self) {
-                                   const auto& labels = self.labels();
-                                   py::array_t<int> out({static_cast<py::ssize_t>(labels.size()), py::ssize_t(6)});
-                                   for (size_t i = 0; i < labels.size(); ++i)
-                                       for (int k = 0; k < 6; ++k) out.mutable_at(i, k) = labels[i][k];
-                                   return out;
-                               })
+                                   py::list all;
+                                   for (int k = 0; k < self.n_lambdas(); ++k) {
+                                       const auto& labels = self.labels(k);
+                                       py::array_t<int> out({static_cast<py::ssize_t>(labels.size()), py::ssize_t(6)});
+                                       for (size_t i = 0; i < labels.size(); ++i)
+                                           for (int j = 0; j < 6; ++j) out.mutable_at(i, j) = labels[i][j];
+                                       all.append(out);
+                                   }
+                                   return all;
+                               },
+                               "(n_features, 6) labels of each o3_lambda.")
         .def(
             "compute",
             [](const sagpr::LambdaSoap& self, const py::list& frames, const std::vector<int>& center_species) {
                 auto data = frames_from_list(frames);
                 const py::ssize_t n = count_centers(data, center_species);
-                py::array_t<double> out({n, py::ssize_t(self.n_components()), py::ssize_t(self.n_features())});
-                double* ptr = out.mutable_data();
+                py::list arrays;
+                std::vector<double*> ptrs;
+                for (int k = 0; k < self.n_lambdas(); ++k) {
+                    py::array_t<double> out({n, py::ssize_t(self.n_components(k)), py::ssize_t(self.n_features(k))});
+                    ptrs.push_back(out.mutable_data());
+                    arrays.append(out);
+                }
                 {
                     py::gil_scoped_release release;
-                    self.compute(data, center_species, ptr);
+                    self.compute(data, center_species, ptrs);
                 }
-                return out;
+                return arrays;
             },
             py::arg("frames"), py::arg("center_species"),
-            "Features (n_centers, 2*o3_lambda+1, n_features) of a list of (positions, numbers, cell, pbc).")
+            "Features [(n_centers, 2*lambda+1, n_features) per o3_lambda] of a list of (positions, numbers, cell, "
+            "pbc), all lambdas from one density per centre.")
         .def(
             "density",
             [](const sagpr::LambdaSoap& self, const py::list& frames, const std::vector<int>& center_species) {

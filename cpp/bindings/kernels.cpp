@@ -116,22 +116,6 @@ void bind_kernels(py::module_& m) {
         "Add K_MN K_NM (lower triangle only) and K_MN y of these training environments to ktk and kty in place.");
 
     m.def(
-        "sparse_solve",
-        [](const DoubleArray& ktk, const DoubleArray& kmm, const DoubleArray& kty, double regularizer, double jitter) {
-            const RowMatrix a = matrix(ktk, "ktk"), k = matrix(kmm, "kmm");
-            const Eigen::VectorXd b = vector(kty);
-            sagpr::Solution s;
-            {
-                py::gil_scoped_release release;
-                s = sagpr::sparse_solve(a, k, b, regularizer, jitter);
-            }
-            return py::make_tuple(to_array(s.weights), s.jitter);
-        },
-        py::arg("ktk"), py::arg("kmm"), py::arg("kty"), py::arg("regularizer"), py::arg("jitter") = -1.0,
-        "Solve (ktk + regularizer kmm + jitter I) w = kty (lower triangles read). jitter < 0: grow as needed.\n"
-        "Returns (w, jitter used).");
-
-    m.def(
         "cholesky_solve",
         [](py::array a, const DoubleArray& b, double jitter, bool overwrite_a) {
             MutableArray work;

@@ -257,18 +257,13 @@ EwaldParameters ewald_parameters(const Frame& frame, double accuracy, double alp
     return p;
 }
 
-EwaldField point_charge_field(const Frame& frame, const std::vector<double>& charges, const std::vector<int>& sites,
-                              const EwaldParameters& params, double min_distance) {
-    check_inputs(frame, charges, sites);
-    if (!frame.periodic()) return direct_field(frame, charges, sites, min_distance);
-    check_parameters(params);
-    const int n = frame.size();
+namespace {
+
+// Real-space part of the Ewald sum at `sites`, added to `out` (chunks of sites, one neighbour list each).
+void add_real_space(const Frame& frame, const std::vector<double>& charges, const std::vector<int>& sites,
+                    const EwaldParameters& params, double min_distance, EwaldField& out) {
     const int m = static_cast<int>(sites.size());
     const double alpha = params.alpha;
-    const double volume = std::abs(frame.cell.determinant());
-    EwaldField out{Eigen::VectorXd::Zero(m), RowMatrixXd::Zero(m, 9)};
-
-    // Real space, in chunks of sites with one neighbour list each.
     std::vector<int> order(m);
     for (int s = 0; s < m; ++s) order[s] = s;
     const auto chunks = chunks_of(order, 128);
@@ -315,7 +310,15 @@ EwaldField point_charge_field(const Frame& frame, const std::vector<double>& cha
     }
     if (overlap) throw std::invalid_argument(overlap_message(bad_i, bad_j, bad_d));
 
-    // Reciprocal space.
+}
+
+// Reciprocal-space part, self terms and the neutralising background, added to `out`.
+void add_reciprocal_space(const Frame& frame, const std::vector<double>& charges, const std::vector<int>& sites,
+                          const EwaldParameters& params, EwaldField& out) {
+    const int n = frame.size();
+    const int m = static_cast<int>(sites.size());
+    const double alpha = params.alpha;
+    const double volume = std::abs(frame.cell.determinant());
     const KVectors kv = half_space_kvectors(frame.cell, alpha, params.kspace_cutoff);
     const int nk = static_cast<int>(kv.k.size());
     const PhaseTable phases(frame.positions, frame.cell, kv.hmax);
@@ -364,6 +367,19 @@ EwaldField point_charge_field(const Frame& frame, const std::vector<double>& cha
         out.efg(s, 5) -= acc[6];
         out.efg(s, 7) -= acc[6];
     }
+}
+
+}  // namespace
+
+EwaldField point_charge_field(const Frame& frame, const std::vector<double>& charges, const std::vector<int>& sites,
+                              const EwaldParameters& params, double min_distance) {
+    check_inputs(frame, charges, sites);
+    if (!frame.periodic()) return direct_field(frame, charges, sites, min_distance);
+    check_parameters(params);
+    const int m = static_cast<int>(sites.size());
+    EwaldField out{Eigen::VectorXd::Zero(m), RowMatrixXd::Zero(m, 9)};
+    add_real_space(frame, charges, sites, params, min_distance, out);
+    add_reciprocal_space(frame, charges, sites, params, out);
     return out;
 }
 

@@ -7,15 +7,6 @@
 
 namespace sagpr {
 
-namespace {
-void check_square(const RowMatrix& a, Eigen::Index n, const char* name) {
-    if (a.rows() != n || a.cols() != n) {
-        throw std::invalid_argument(std::string(name) + " must be " + std::to_string(n) + " x " + std::to_string(n) +
-                                    ", got " + std::to_string(a.rows()) + " x " + std::to_string(a.cols()));
-    }
-}
-}  // namespace
-
 void accumulate_normal_equations(const FeatureView& train, ConstVectorRef y, const FeatureView& active,
                                  int zeta, Eigen::Index block, RowMatrixRef ktk, VectorRef kty) {
     check_kernel_inputs(train, active, zeta);
@@ -71,16 +62,6 @@ Solution cholesky_solve_inplace(RowMatrixRef a, ConstVectorRef b, double jitter)
         a.triangularView<Eigen::StrictlyLower>() = a.transpose();  // restore from the copy
         shift = shift == 0.0 ? 1e-14 * mean_diag : shift * 10.0;
     }
-}
-
-Solution sparse_solve(const RowMatrix& ktk, const RowMatrix& kmm, ConstVectorRef kty, double regularizer,
-                      double jitter) {
-    check_square(ktk, ktk.rows(), "K_MN K_NM");
-    check_square(kmm, ktk.rows(), "K_MM");
-    if (!(regularizer >= 0)) throw std::invalid_argument("regularizer must be >= 0");
-    RowMatrix a = ktk;
-    a.triangularView<Eigen::Lower>() += regularizer * kmm;
-    return cholesky_solve_inplace(a, kty, jitter);
 }
 
 Eigen::VectorXd predict(const FeatureView& test, const FeatureView& active, ConstVectorRef weights, int zeta,

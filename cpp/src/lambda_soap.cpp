@@ -40,13 +40,35 @@ void parallel_for(int64_t n, Body body) {
 
 }  // namespace
 
+namespace {
+// Hyperparameters left unset (see LambdaSoapHypers) are errors, before anything is built from them.
+LambdaSoapHypers all_set(LambdaSoapHypers h) {
+    const bool unset = !std::isfinite(h.cutoff) || h.max_radial < 0 || h.max_angular < 0 ||
+                       !std::isfinite(h.atomic_gaussian_width) || !std::isfinite(h.cutoff_smooth_width) ||
+                       !std::isfinite(h.center_atom_weight);
+    if (unset) {
+        throw std::invalid_argument(
+            "every lambda-SOAP hyperparameter must be set and finite (cutoff, max_radial, max_angular, "
+            "atomic_gaussian_width, cutoff_smooth_width, center_atom_weight)");
+    }
+    return h;
+}
+}  // namespace
+
 LambdaSoap::LambdaSoap(LambdaSoapHypers hypers)
-    : hypers_(std::move(hypers)),
+    : hypers_(all_set(std::move(hypers))),
       radial_(hypers_.max_radial, hypers_.max_angular, hypers_.cutoff, hypers_.atomic_gaussian_width) {
     const auto& h = hypers_;
-    if (h.o3_lambda < 0) throw std::invalid_argument("o3_lambda must be non-negative");
-    if (h.o3_lambda > 2 * h.max_angular) {
-        throw std::invalid_argument("o3_lambda must be at most 2 * max_angular to have any feature");
+    if (h.o3_lambdas.empty()) throw std::invalid_argument("o3_lambdas must list at least one angular order");
+    for (size_t k = 0; k < h.o3_lambdas.size(); ++k) {
+        const int lambda = h.o3_lambdas[k];
+        if (lambda < 0) throw std::invalid_argument("o3_lambda must be non-negative");
+        if (lambda > 2 * h.max_angular) {
+            throw std::invalid_argument("o3_lambda must be at most 2 * max_angular to have any feature");
+        }
+        if (std::find(h.o3_lambdas.begin(), h.o3_lambdas.begin() + k, lambda) != h.o3_lambdas.begin() + k) {
+            throw std::invalid_argument("o3_lambdas must be distinct");
+        }
     }
     if (!(h.cutoff_smooth_width >= 0.0) || h.cutoff_smooth_width > h.cutoff) {
         throw std::invalid_argument("cutoff_smooth_width must be between 0 and the cutoff");
@@ -62,19 +84,26 @@ LambdaSoap::LambdaSoap(LambdaSoapHypers hypers)
     species_index_.assign(119, -1);
     for (size_t a = 0; a < sorted.size(); ++a) species_index_[sorted[a]] = static_cast<int>(a);
 
-    const int lambda = h.o3_lambda, n_max = h.max_radial;
+    // Blocks in (l1, l2) order; each lambda's features follow that order, as with one lambda alone.
+    const int n_max = h.max_radial, n_lambdas = static_cast<int>(h.o3_lambdas.size());
     const int q_size = static_cast<int>(sorted.size()) * n_max;
-    int64_t offset = 0;
+    labels_.resize(n_lambdas);
     for (int l1 = 0; l1 <= h.max_angular; ++l1) {
         for (int l2 = l1; l2 <= h.max_angular; ++l2) {
-            if (lambda < l2 - l1 || lambda > l1 + l2 || (l1 + l2 + lambda) % 2 != 0) continue;
-            blocks_.push_back({l1, l2, real_clebsch_gordan(l1, l2, lambda), offset});
-            for (int q1 = 0; q1 < q_size; ++q1) {
-                for (int q2 = (l1 == l2 ? q1 : 0); q2 < q_size; ++q2) {
-                    labels_.push_back({sorted[q1 / n_max], q1 % n_max, l1, sorted[q2 / n_max], q2 % n_max, l2});
+            Block block{l1, l2, {}, 0};
+            for (int k = 0; k < n_lambdas; ++k) {
+                const int lambda = h.o3_lambdas[k];
+                if (lambda < l2 - l1 || lambda > l1 + l2 || (l1 + l2 + lambda) % 2 != 0) continue;
+                auto& labels = labels_[k];
+                block.terms.push_back({k, real_clebsch_gordan(l1, l2, lambda), static_cast<int64_t>(labels.size())});
+                block.n_mu += 2 * lambda + 1;
+                for (int q1 = 0; q1 < q_size; ++q1) {
+                    for (int q2 = (l1 == l2 ? q1 : 0); q2 < q_size; ++q2) {
+                        labels.push_back({sorted[q1 / n_max], q1 % n_max, l1, sorted[q2 / n_max], q2 % n_max, l2});
+                    }
                 }
             }
-            offset = static_cast<int64_t>(labels_.size());
+            if (!block.terms.empty()) blocks_.push_back(std::move(block));
         }
     }
 }
@@ -186,67 +215,90 @@ void LambdaSoap::center_density(const Frame& frame, int center, const NeighborLi
     }
 }
 
-void LambdaSoap::center_features(const double* density, double* out) const {
+void LambdaSoap::center_features(const double* density, double* const* out) const {
     const auto& h = hypers_;
     const int lm_size = (h.max_angular + 1) * (h.max_angular + 1);
     const int q_size = static_cast<int>(h.species.size()) * h.max_radial;
-    const int n_mu = n_components();
-    const int64_t n_feat = n_features();
     const double sqrt2 = std::sqrt(2.0);
     Eigen::Map<const RowMatrix> c(density, q_size, lm_size);
 
-    // All mu of a block in one GEMM: left stacks c_l1 G^mu (mu-major), pair = left c_l2^T.
+    // All mu of all lambdas of a block in one GEMM: left stacks c_l1 G^{lambda mu} (term-major,
+    // then mu-major), pair = left c_l2^T.
     static thread_local RowMatrix left, pair;
     for (const Block& block : blocks_) {
         const int d1 = 2 * block.l1 + 1, d2 = 2 * block.l2 + 1;
         const auto c1 = c.middleCols(block.l1 * block.l1, d1);
         const auto c2 = c.middleCols(block.l2 * block.l2, d2);
-        left.resize(static_cast<Eigen::Index>(n_mu) * q_size, d2);
-        for (int mu = 0; mu < n_mu; ++mu) {
-            Eigen::Map<const RowMatrix> g(block.cg.values.data() + static_cast<size_t>(mu) * d1 * d2, d1, d2);
-            left.middleRows(static_cast<Eigen::Index>(mu) * q_size, q_size).noalias() = c1 * g;
+        left.resize(static_cast<Eigen::Index>(block.n_mu) * q_size, d2);
+        Eigen::Index row0 = 0;
+        for (const Term& term : block.terms) {
+            for (int mu = 0; mu < 2 * term.cg.lambda + 1; ++mu, row0 += q_size) {
+                Eigen::Map<const RowMatrix> g(term.cg.values.data() + static_cast<size_t>(mu) * d1 * d2, d1, d2);
+                left.middleRows(row0, q_size).noalias() = c1 * g;
+            }
         }
         pair.noalias() = left * c2.transpose();
-        for (int mu = 0; mu < n_mu; ++mu) {
-            double* row = out + static_cast<size_t>(mu) * n_feat + block.offset;
-            const double* p = pair.data() + static_cast<size_t>(mu) * q_size * q_size;
-            if (block.l1 == block.l2) {
-                for (int q1 = 0; q1 < q_size; ++q1) {
-                    const double* pq = p + static_cast<size_t>(q1) * q_size;
-                    *row++ = pq[q1];
-                    for (int q2 = q1 + 1; q2 < q_size; ++q2) *row++ = sqrt2 * pq[q2];
+        const double* p = pair.data();
+        for (const Term& term : block.terms) {
+            const int64_t n_feat = n_features(term.k);
+            for (int mu = 0; mu < 2 * term.cg.lambda + 1; ++mu, p += static_cast<size_t>(q_size) * q_size) {
+                double* row = out[term.k] + static_cast<size_t>(mu) * n_feat + term.offset;
+                if (block.l1 == block.l2) {
+                    for (int q1 = 0; q1 < q_size; ++q1) {
+                        const double* pq = p + static_cast<size_t>(q1) * q_size;
+                        *row++ = pq[q1];
+                        for (int q2 = q1 + 1; q2 < q_size; ++q2) *row++ = sqrt2 * pq[q2];
+                    }
+                } else {
+                    const size_t size = static_cast<size_t>(q_size) * q_size;
+                    for (size_t i = 0; i < size; ++i) row[i] = sqrt2 * p[i];
                 }
-            } else {
-                const size_t size = static_cast<size_t>(q_size) * q_size;
-                for (size_t k = 0; k < size; ++k) row[k] = sqrt2 * p[k];
             }
         }
     }
 
     if (h.normalize) {
-        const size_t size = static_cast<size_t>(n_mu) * n_feat;
-        double norm2 = 0.0;
-        for (size_t i = 0; i < size; ++i) norm2 += out[i] * out[i];
+        // Each lambda separately: the same unit norm and symmetry zeros as computed alone.
         const double density_norm2 = c.squaredNorm();
-        const double norm = std::sqrt(norm2);
-        if (norm <= zero_threshold * density_norm2 || norm == 0.0) {
-            std::fill(out, out + size, 0.0);
-        } else {
-            for (size_t i = 0; i < size; ++i) out[i] /= norm;
+        for (int k = 0; k < n_lambdas(); ++k) {
+            double* x = out[k];
+            const size_t size = static_cast<size_t>(n_components(k)) * n_features(k);
+            double norm2 = 0.0;
+            for (size_t i = 0; i < size; ++i) norm2 += x[i] * x[i];
+            const double norm = std::sqrt(norm2);
+            if (norm <= zero_threshold * density_norm2 || norm == 0.0) {
+                std::fill(x, x + size, 0.0);
+            } else {
+                for (size_t i = 0; i < size; ++i) x[i] /= norm;
+            }
         }
     }
 }
 
 void LambdaSoap::compute(const std::vector<Frame>& frames, const std::vector<int>& center_species,
-                         double* out) const {
-    const size_t stride = static_cast<size_t>(n_components()) * n_features();
+                         const std::vector<double*>& out) const {
+    const int n_lambdas = this->n_lambdas();
+    if (static_cast<int>(out.size()) != n_lambdas) {
+        throw std::invalid_argument("compute needs one output array per o3_lambda");
+    }
+    std::vector<size_t> stride(n_lambdas);
+    for (int k = 0; k < n_lambdas; ++k) stride[k] = static_cast<size_t>(n_components(k)) * n_features(k);
     for_each_center(frames, center_species, [&](const Frame& frame, int center, const NeighborList& list, int index,
                                                 int64_t global) {
         static thread_local std::vector<double> density, scratch;
+        static thread_local std::vector<double*> rows;
         density.resize(density_size());
+        rows.resize(n_lambdas);
+        for (int k = 0; k < n_lambdas; ++k) rows[k] = out[k] + static_cast<size_t>(global) * stride[k];
         center_density(frame, center, list, index, density.data(), scratch);
-        center_features(density.data(), out + static_cast<size_t>(global) * stride);
+        center_features(density.data(), rows.data());
     });
+}
+
+void LambdaSoap::compute(const std::vector<Frame>& frames, const std::vector<int>& center_species,
+                         double* out) const {
+    if (n_lambdas() != 1) throw std::invalid_argument("this calculator has several o3_lambdas: pass one output each");
+    compute(frames, center_species, std::vector<double*>{out});
 }
 
 void LambdaSoap::density(const std::vector<Frame>& frames, const std::vector<int>& center_species,

@@ -17,10 +17,13 @@ _EXPORTS = {
     "load": "sagpr.models",
     "set_num_threads": "sagpr.parallel",
     "get_num_threads": "sagpr.parallel",
+    "MetricsReport": "sagpr.metrics",
+    "ReferenceStats": "sagpr.nmr",
+    "reference_stats": "sagpr.nmr",
 }
 _SUBMODULES = {
     "io", "nmr", "tensors", "isotopes", "rotations", "metrics", "reference", "datasets", "descriptors",
-    "models", "workflows", "plots", "distributed", "parallel",
+    "models", "workflows", "plots", "distributed", "parallel", "units", "quantities",
 }
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]

@@ -18,8 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from . import commands
 
-    # Every module in sagpr.commands defines `register(subparsers)`.
+    # Every public module in sagpr.commands defines `register(subparsers)` (_modules are helpers).
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
         module = importlib.import_module(f"sagpr.commands.{info.name}")
         module.register(sub)
     return parser

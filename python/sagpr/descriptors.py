@@ -1,12 +1,12 @@
 """lambda-SOAP descriptors: equivariant power spectra of smooth neighbour densities."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core
-from ._frames import FrameInput, as_frame_list, frame_arrays, species_numbers
+from . import _core, settings
+from .frames import FrameInput, as_frame_list, frame_arrays, species_numbers
 
 Species = Sequence[Union[int, str]]
 
@@ -34,6 +34,10 @@ class LambdaSOAP:
     (2*o3_lambda+1, n_features) block has unit Frobenius norm, and a centre whose features vanish
     by symmetry (norm below 1e-10 relative to its density) gets exactly zero features instead of
     normalised round-off noise.
+
+    :meth:`compute_many` gives the features of several angular orders (e.g. the lambda=2 and
+    lambda=0 features a tensor model needs) from one neighbour list and one density expansion per
+    centre; each lambda's features equal those of a calculator of that ``o3_lambda`` alone.
     """
 
     def __init__(
@@ -44,26 +48,22 @@ class LambdaSOAP:
         max_radial: int,
         max_angular: int,
         atomic_gaussian_width: float,
-        cutoff_smooth_width: float = 0.5,
-        center_atom_weight: float = 1.0,
+        cutoff_smooth_width: float = settings.default("cutoff_smooth_width"),
+        center_atom_weight: float = settings.default("center_atom_weight"),
         species: Optional[Species] = None,
         normalize: bool = True,
     ):
-        self.o3_lambda = _integer("o3_lambda", o3_lambda, minimum=0)
-        self.cutoff = _positive("cutoff", cutoff)
-        self.max_radial = _integer("max_radial", max_radial, minimum=1)
-        self.max_angular = _integer("max_angular", max_angular, minimum=0)
-        self.atomic_gaussian_width = _positive("atomic_gaussian_width", atomic_gaussian_width)
+        settings.check_all({"o3_lambda": o3_lambda, "cutoff": cutoff, "max_radial": max_radial,
+                            "max_angular": max_angular, "atomic_gaussian_width": atomic_gaussian_width,
+                            "cutoff_smooth_width": cutoff_smooth_width, "center_atom_weight": center_atom_weight,
+                            "species": species})
+        self.o3_lambda = int(o3_lambda)
+        self.cutoff = float(cutoff)
+        self.max_radial = int(max_radial)
+        self.max_angular = int(max_angular)
+        self.atomic_gaussian_width = float(atomic_gaussian_width)
         self.cutoff_smooth_width = float(cutoff_smooth_width)
-        if not 0.0 <= self.cutoff_smooth_width <= self.cutoff:
-            raise ValueError(f"cutoff_smooth_width must be between 0 and cutoff, got {cutoff_smooth_width!r}")
         self.center_atom_weight = float(center_atom_weight)
-        if not np.isfinite(self.center_atom_weight):
-            raise ValueError("center_atom_weight must be finite")
-        if self.o3_lambda > 2 * self.max_angular:
-            raise ValueError(
-                f"o3_lambda={self.o3_lambda} needs max_angular >= {(self.o3_lambda + 1) // 2} to have any feature"
-            )
         self.species = None if species is None else species_numbers(species)
         if self.species is not None and not self.species:
             raise ValueError("species must not be empty")
@@ -94,11 +94,13 @@ class LambdaSOAP:
         state["_calculators"] = {}
         return state
 
-    def _calculator(self, species):
-        key = tuple(species)
+    def _calculator(self, species, o3_lambdas=None):
+        # one C++ calculator per (lambdas, species): each tabulates its own radial integrals
+        lambdas = (self.o3_lambda,) if o3_lambdas is None else tuple(o3_lambdas)
+        key = (lambdas, tuple(species))
         if key not in self._calculators:
             self._calculators[key] = _core.LambdaSoap(
-                self.o3_lambda,
+                list(lambdas),
                 self.cutoff,
                 self.max_radial,
                 self.max_angular,
@@ -106,7 +108,7 @@ class LambdaSOAP:
                 self.cutoff_smooth_width,
                 self.center_atom_weight,
                 self.normalize,
-                list(key),
+                list(species),
             )
         return self._calculators[key]
 
@@ -120,7 +122,7 @@ class LambdaSOAP:
             raise ValueError("no atoms in the frames")
         return sorted(found)
 
-    def _prepare(self, frames: FrameInput, center_species):
+    def _prepare(self, frames: FrameInput, center_species, o3_lambdas=None):
         frames = as_frame_list(frames)
         species = self._species_of(frames)
         allowed = np.zeros(119, dtype=bool)
@@ -140,7 +142,7 @@ class LambdaSOAP:
         centers = [] if center_species is None else species_numbers(
             [center_species] if isinstance(center_species, (str, int)) else center_species
         )
-        return self._calculator(species), data, centers
+        return self._calculator(species, o3_lambdas), data, centers
 
     def compute(self, frames: FrameInput, center_species=None) -> np.ndarray:
         """Features of every centre: float64 array (n_centers, 2*o3_lambda+1, n_features).
@@ -149,7 +151,26 @@ class LambdaSOAP:
         if None), in frame order then atom order.
         """
         calculator, data, centers = self._prepare(frames, center_species)
-        return calculator.compute(data, centers)
+        return calculator.compute(data, centers)[0]
+
+    def compute_many(self, frames: FrameInput, o3_lambdas: Sequence[int], center_species=None) -> Dict[int, np.ndarray]:
+        """Features of several angular orders in one pass: {lambda: (n_centers, 2*lambda+1, n_features_lambda)}.
+
+        Every centre's neighbour list and density expansion are built once and coupled into each
+        of ``o3_lambdas`` (the constructor's ``o3_lambda`` is not used; repeated values are
+        computed once). ``result[lam]`` equals ``LambdaSOAP(o3_lambda=lam, <same settings>).compute(...)``
+        to round-off, normalisation and symmetry zeros included; centres as in :meth:`compute`.
+        """
+        if isinstance(o3_lambdas, (int, np.integer)):
+            raise TypeError("o3_lambdas must be a sequence of angular orders, e.g. (0, 2)")
+        lambdas = tuple(dict.fromkeys(o3_lambdas))
+        if not lambdas:
+            raise ValueError("o3_lambdas must list at least one angular order")
+        for lam in lambdas:
+            settings.check_all({"o3_lambda": lam, "max_angular": self.max_angular})
+        lambdas = tuple(int(lam) for lam in lambdas)
+        calculator, data, centers = self._prepare(frames, center_species, lambdas)
+        return dict(zip(lambdas, calculator.compute(data, centers)))
 
     def density(self, frames: FrameInput, center_species=None) -> np.ndarray:
         """Density coefficients (n_centers, n_species, max_radial, (max_angular+1)^2), lm = l*l+l+m."""
@@ -164,7 +185,7 @@ class LambdaSOAP:
     @property
     def n_features(self) -> int:
         """Number of features per component (needs ``species``)."""
-        return int(self._fixed_calculator().n_features)
+        return int(self._fixed_calculator().n_features[0])
 
     @property
     def feature_labels(self) -> np.ndarray:
@@ -173,20 +194,18 @@ class LambdaSOAP:
         Each unordered pair of density channels appears once; off-diagonal pairs carry a factor
         sqrt(2), so dot products equal those of the full ordered tensor product.
         """
-        return np.asarray(self._fixed_calculator().labels)
+        return np.asarray(self._fixed_calculator().labels[0])
 
 
-def _integer(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+def sagpr_pair(features: Mapping[int, np.ndarray], o3_lambda: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(x, x0) that a SAGPR of ``o3_lambda`` takes, from ``features`` = {lambda: (n, 2*lambda+1, F)}
+    holding ``o3_lambda`` and 0 (as :meth:`LambdaSOAP.compute_many` gives them).
 
-
-def _positive(name, value):
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return value
+    x is features[o3_lambda] (n, 2*o3_lambda+1, F); x0 the lambda=0 features (n, F0), a view of
+    features[0]. For o3_lambda=0, x is x0[:, None, :] (the same memory).
+    """
+    x0 = features[0][:, 0, :]  # contiguous when features[0] is: (n, 1, F0) has one component
+    return (features[int(o3_lambda)] if o3_lambda else x0[:, None, :]), x0
 
 
 def _symbols(numbers):

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 import numpy as np
 
-from ._frames import as_frame_list, renumber_frame_error
+from .frames import as_frame_list, renumber_frame_error
 
 
 def require_dask():

@@ -16,9 +16,9 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 from ase import Atoms
 
-from ._atomic import atomic_path
-from ._frames import as_frame_list
-from .nmr import convert_efg, normalize_units
+from .atomic import atomic_path
+from .frames import as_frame_list
+from .units import convert_efg, normalize_units
 
 __all__ = ["read_efg", "write_efg"]
 

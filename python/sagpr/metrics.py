@@ -1,6 +1,9 @@
 """Scores of predicted EFG tensors against reference ones, for one nucleus.
 
-Public entry point: sagpr.nmr.metrics(V_ref, V_pred, isotope, ...) -> MetricsReport.
+Public entry point: sagpr.metrics.metrics(V_ref, V_pred, isotope, ...) -> MetricsReport.
+The per-tensor quantities come from sagpr.nmr (this module imports it, never the reverse): C~Q and
+eta~ (nmr.normalized_observables), the near-degenerate relabellings (nmr.axis_relabellings),
+C_Q and omega_Q; names and units from sagpr.quantities. pearson() is the one Pearson r of sagpr.
 
 Normalised quantities (Harper et al., J. Mater. Chem. A 2025), with mu and sigma the mean and
 standard deviation of |Vzz| over the reference (training) set, stored in ReferenceStats so that a
@@ -23,58 +26,41 @@ from typing import Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ._atomic import write_text_atomic
+from .atomic import write_text_atomic
 from .isotopes import Isotope, get_isotope
 from .nmr import (
-    CQ_MHZ_PER_AU_MB,
     _D2_SIGNS,
+    ReferenceStats,
     _angles_in_frames,
+    _cq_mhz,
     _directions,
     _eig_nqr,
     _eta,
-    convert_efg,
-    normalize_units,
+    _omega_q_khz,
+    _stats_of_values,
+    DEGENERACY_TOL,
+    ambiguous_axes,
+    axis_relabellings,
+    normalized_observables,
     orientation_agreement,
+    reference_stats,
 )
+from .quantities import QUANTITIES, corrected
 from .tensors import check_efg, symmetric_traceless_part
+from .units import convert_efg, normalize_units
 
-__all__ = ["ReferenceStats", "reference_stats", "MetricsReport", "metrics"]
+__all__ = ["ReferenceStats", "reference_stats", "MetricsReport", "metrics", "pearson"]
 
 _COMPONENTS = {"xx": (0, 0), "yy": (1, 1), "zz": (2, 2), "xy": (0, 1), "xz": (0, 2), "yz": (1, 2)}
 
 
-@dataclass(frozen=True)
-class ReferenceStats:
-    """mu and sigma of |Vzz| over a reference set, in `units`; store with to_dict()/to_json()."""
-
-    mu: float
-    sigma: float
-    units: str = "au"
-    n_sites: int = 0
-
-    def __post_init__(self):
-        object.__setattr__(self, "units", normalize_units(self.units))
-        if not (np.isfinite(self.mu) and self.mu > 0 and np.isfinite(self.sigma) and self.sigma > 0):
-            raise ValueError(f"reference statistics need mu > 0 and sigma > 0, got mu={self.mu}, sigma={self.sigma}")
-
-    def to(self, units: str) -> "ReferenceStats":
-        f = float(convert_efg(1.0, self.units, units))
-        return ReferenceStats(self.mu * f, self.sigma * f, units, self.n_sites)
-
-    def to_dict(self) -> dict:
-        return {"mu": self.mu, "sigma": self.sigma, "units": self.units, "n_sites": self.n_sites}
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> "ReferenceStats":
-        return cls(float(d["mu"]), float(d["sigma"]), d.get("units", "au"), int(d.get("n_sites", 0)))
-
-
-def reference_stats(V_ref, units: str = "au", *, rtol: float = 1e-4, atol: float = 1e-8, labels=None) -> ReferenceStats:
-    """mu and sigma (population standard deviation) of |Vzz| over reference tensors (N, 3, 3)."""
-    S = symmetric_traceless_part(check_efg(V_ref, rtol=rtol, atol=atol, labels=labels))
-    values, _ = _eig_nqr(S)
-    a = np.abs(values[:, 2])
-    return ReferenceStats(float(a.mean()), float(a.std()), units, len(a))
+def pearson(ref, pred) -> float:
+    """Pearson correlation coefficient r of two 1-d samples; NaN for fewer than two values or a
+    constant sample (r undefined)."""
+    ref, pred = np.asarray(ref, dtype=np.float64), np.asarray(pred, dtype=np.float64)
+    if ref.size < 2 or np.std(ref) == 0 or np.std(pred) == 0:
+        return float("nan")
+    return float(np.corrcoef(ref, pred)[0, 1])
 
 
 def _jsonable(x):
@@ -167,27 +153,13 @@ class MetricsReport:
 
 def _score(ref: np.ndarray, pred: np.ndarray, unit: str, err: Optional[np.ndarray] = None) -> Dict[str, float]:
     err = pred - ref if err is None else err
-    if ref.size > 1 and np.std(ref) > 0 and np.std(pred) > 0:
-        r = float(np.corrcoef(ref, pred)[0, 1])
-    else:
-        r = float("nan")
-    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2))), "r": r, "unit": unit}
+    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2))), "r": pearson(ref, pred), "unit": unit}
 
 
-def _gaps(values: np.ndarray):
-    a = np.abs(values)
-    vzz = a[:, 2]
-    safe = np.where(vzz > 0, vzz, 1.0)
-    zy = np.where(vzz > 0, (a[:, 2] - a[:, 1]) / safe, 0.0)
-    yx = np.where(vzz > 0, (a[:, 1] - a[:, 0]) / safe, 0.0)
-    return zy, yx
-
-
-# Relabellings of a frame's columns (new x, y, z from old columns), signs keep det = +1.
-_SWAP_ZY = ([0, 2, 1], np.array([-1.0, 1.0, 1.0]))
-_SWAP_YX = ([1, 0, 2], np.array([1.0, 1.0, -1.0]))
-_CYCLE_1 = ([1, 2, 0], np.ones(3))
-_CYCLE_2 = ([2, 0, 1], np.ones(3))
+def _names():
+    """Display names and report units of the scored quantities (angles in degrees)."""
+    q = QUANTITIES
+    return {k: q[k].name for k in q}, {k: "deg" if q[k].unit == "rad" else q[k].unit for k in q}
 
 
 def metrics(
@@ -198,7 +170,7 @@ def metrics(
     b0=(0.0, 0.0, 1.0),
     units: str = "au",
     stats: Optional[Union[ReferenceStats, Mapping]] = None,
-    degeneracy_tol: float = 0.05,
+    degeneracy_tol: float = DEGENERACY_TOL,
     defaults=None,
     rtol: float = 1e-4,
     atol: float = 1e-8,
@@ -226,22 +198,19 @@ def metrics(
     wp, Fp = _eig_nqr(Sp)
 
     if stats is None:
-        a = np.abs(wr[:, 2])
-        stats = ReferenceStats(float(a.mean()), float(a.std()), units, n)
-    elif not isinstance(stats, ReferenceStats):
-        stats = ReferenceStats.from_dict(stats)
+        stats = _stats_of_values(wr, units)
+    else:
+        stats = ReferenceStats.coerce(stats)
     st = stats.to(units)
-    mu, sigma = st.mu, st.sigma
 
-    cqt_r, cqt_p = (wr[:, 2] - mu) / sigma, (wp[:, 2] - mu) / sigma
-    etat_r, etat_p = (wr[:, 0] - wr[:, 1]) / mu, (wp[:, 0] - wp[:, 1]) / mu
+    cqt_r, etat_r = normalized_observables(wr, st, units)
+    cqt_p, etat_p = normalized_observables(wp, st, units)
     eta_r, eta_p = _eta(wr, atol), _eta(wp, atol)
-    k_cq = CQ_MHZ_PER_AU_MB * iso.quadrupole_moment
-    cq_r, cq_p = k_cq * convert_efg(wr[:, 2], units, "au"), k_cq * convert_efg(wp[:, 2], units, "au")
+    cq_r = _cq_mhz(convert_efg(wr[:, 2], units, "au"), iso.quadrupole_moment)
+    cq_p = _cq_mhz(convert_efg(wp[:, 2], units, "au"), iso.quadrupole_moment)
     b = _directions(b0, n)
-    k_om = 3.0 / (2.0 * iso.spin * (2.0 * iso.spin - 1.0)) * k_cq * 1e3
-    om_r = k_om * convert_efg(np.einsum("ni,nij,nj->n", b, Sr, b), units, "au")
-    om_p = k_om * convert_efg(np.einsum("ni,nij,nj->n", b, Sp, b), units, "au")
+    om_r = _omega_q_khz(convert_efg(np.einsum("ni,nij,nj->n", b, Sr, b), units, "au"), iso.spin, iso.quadrupole_moment)
+    om_p = _omega_q_khz(convert_efg(np.einsum("ni,nij,nj->n", b, Sp, b), units, "au"), iso.spin, iso.quadrupole_moment)
 
     # orientation, uncorrected: NQR labels as they are, signs aligned over D2
     q_unc, k = orientation_agreement(Fr, Fp, return_index=True)
@@ -250,21 +219,12 @@ def metrics(
     th_p, ph_p = _angles_in_frames(Fp_aligned, b)
 
     # corrected: try the swapped labels where either tensor is near-degenerate
-    zy_r, yx_r = _gaps(wr)
-    zy_p, yx_p = _gaps(wp)
-    amb_zy = (zy_r < degeneracy_tol) | (zy_p < degeneracy_tol)
-    amb_yx = (yx_r < degeneracy_tol) | (yx_p < degeneracy_tol)
+    zy_r, yx_r = ambiguous_axes(wr, degeneracy_tol)
+    zy_p, yx_p = ambiguous_axes(wp, degeneracy_tol)
+    amb_zy, amb_yx = zy_r | zy_p, yx_r | yx_p
     q_cor, F_cor, wp_cor = q_unc.copy(), Fp_aligned.copy(), wp.copy()
     relabelled = np.zeros(n, dtype=bool)
-    for allowed, (cols, signs) in (
-        (amb_zy, _SWAP_ZY),
-        (amb_yx, _SWAP_YX),
-        (amb_zy & amb_yx, _CYCLE_1),
-        (amb_zy & amb_yx, _CYCLE_2),
-    ):
-        if not allowed.any():
-            continue
-        idx = np.flatnonzero(allowed)
+    for _, idx, cols, signs in axis_relabellings(amb_zy, amb_yx):
         cand = Fp[idx][:, :, cols] * signs
         qc, kc = orientation_agreement(Fr[idx], cand, return_index=True)
         better = qc > q_cor[idx] + 1e-12
@@ -274,28 +234,30 @@ def metrics(
         wp_cor[sel] = wp[sel][:, cols]
         relabelled[sel] = True
     th_c, ph_c = _angles_in_frames(F_cor, b)
+    cqt_c, etat_c = normalized_observables(wp_cor, st, units)
 
     def wrap_phi(d):  # phi is defined modulo pi
         return (d + np.pi / 2) % np.pi - np.pi / 2
 
     deg = 180.0 / np.pi
     dph, dph_c = wrap_phi(ph_p - ph_r), wrap_phi(ph_c - ph_r)
+    name, unit = _names()
     scores = {
-        "C~Q": _score(cqt_r, cqt_p, "-"),
-        "eta~": _score(etat_r, etat_p, "-"),
-        "eta": _score(eta_r, eta_p, "-"),
-        "C_Q": _score(cq_r, cq_p, "MHz"),
-        "omega_Q": _score(om_r, om_p, "kHz"),
-        "C~Q (corrected)": _score(cqt_r, (wp_cor[:, 2] - mu) / sigma, "-"),
-        "eta~ (corrected)": _score(etat_r, (wp_cor[:, 0] - wp_cor[:, 1]) / mu, "-"),
-        "theta": _score(th_r * deg, th_p * deg, "deg"),
-        "phi": _score(ph_r * deg, (ph_r + dph) * deg, "deg"),
-        "theta (corrected)": _score(th_r * deg, th_c * deg, "deg"),
-        "phi (corrected)": _score(ph_r * deg, (ph_r + dph_c) * deg, "deg"),
+        name["cq_tilde"]: _score(cqt_r, cqt_p, unit["cq_tilde"]),
+        name["eta_tilde"]: _score(etat_r, etat_p, unit["eta_tilde"]),
+        name["eta"]: _score(eta_r, eta_p, unit["eta"]),
+        name["cq"]: _score(cq_r, cq_p, unit["cq"]),
+        name["omega_q"]: _score(om_r, om_p, unit["omega_q"]),
+        corrected(name["cq_tilde"]): _score(cqt_r, cqt_c, unit["cq_tilde"]),
+        corrected(name["eta_tilde"]): _score(etat_r, etat_c, unit["eta_tilde"]),
+        name["theta"]: _score(th_r * deg, th_p * deg, unit["theta"]),
+        name["phi"]: _score(ph_r * deg, (ph_r + dph) * deg, unit["phi"]),
+        corrected(name["theta"]): _score(th_r * deg, th_c * deg, unit["theta"]),
+        corrected(name["phi"]): _score(ph_r * deg, (ph_r + dph_c) * deg, unit["phi"]),
     }
     comp_r = np.stack([Sr[:, i, j] for i, j in _COMPONENTS.values()], axis=1)
     comp_p = np.stack([Sp[:, i, j] for i, j in _COMPONENTS.values()], axis=1)
-    scores["V_ij"] = _score(comp_r.ravel(), comp_p.ravel(), units)
+    scores[name["vij"]] = _score(comp_r.ravel(), comp_p.ravel(), units)
     vij_mae = {name: float(np.mean(np.abs(comp_p[:, c] - comp_r[:, c]))) for c, name in enumerate(_COMPONENTS)}
 
     orientation = {

@@ -20,6 +20,8 @@ Conventions (documented in docs/nmr.md):
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -27,6 +29,7 @@ import numpy as np
 from .isotopes import DEFAULT_ISOTOPES, ISOTOPES, Isotope, get_isotope
 from .rotations import matrix_to_quaternion, quaternion_conjugate, quaternion_multiply, quaternion_to_matrix
 from .tensors import check_efg, symmetric_traceless_part
+from .units import AU_TO_V_PER_A2, CQ_MHZ_PER_AU_MB, convert_efg, efg_factor, normalize_units
 
 __all__ = [
     "AU_TO_V_PER_A2",
@@ -36,54 +39,31 @@ __all__ = [
     "DEFAULT_ISOTOPES",
     "get_isotope",
     "convert_efg",
+    "normalize_units",
     "principal_components",
     "asymmetry",
     "principal_quaternions",
+    "omega_q_prefactor",
     "quadrupolar_coupling",
     "quadrupolar_frequency",
     "quadrupolar_frequency_from_angles",
+    "quadrupolar_frequency_from_principal",
     "field_angles",
     "observables",
-    "normalize_units",
+    "ReferenceStats",
+    "reference_stats",
+    "normalized_observables",
+    "principal_from_normalized",
+    "AXIS_RELABELLINGS",
+    "DEGENERACY_TOL",
+    "degeneracy_gaps",
+    "ambiguous_axes",
+    "axis_relabellings",
     "orientation_agreement",
     "align_frames",
     "matrix_to_quaternion",
     "quaternion_to_matrix",
-    "metrics",
-    "reference_stats",
-    "ReferenceStats",
-    "MetricsReport",
 ]
-
-# CODATA 2018: e and h exact, atomic unit of electric field gradient E_h / (e a0^2).
-_E = 1.602176634e-19  # C
-_H = 6.62607015e-34  # J s
-_AU_EFG = 9.7173624292e21  # V / m^2
-AU_TO_V_PER_A2 = _AU_EFG * 1e-20  # 97.173624292 V/A^2 per au
-CQ_MHZ_PER_AU_MB = _E * 1e-31 * _AU_EFG / _H * 1e-6  # C_Q in MHz per (Vzz in au * Q in mb)
-
-_UNIT_ALIASES = {
-    "au": "au", "a.u.": "au", "a.u": "au", "atomic": "au", "atomic units": "au", "hartree/(e*bohr^2)": "au",
-    "hartree/(e bohr^2)": "au", "ha/(e*bohr^2)": "au", "ha/(e bohr^2)": "au", "ha/bohr^2": "au",
-    "v/a^2": "V/A^2", "v/a2": "V/A^2", "v/å^2": "V/A^2", "v/å2": "V/A^2", "v/angstrom^2": "V/A^2",
-    "v/ang^2": "V/A^2", "v a^-2": "V/A^2", "v/a**2": "V/A^2",
-}
-
-
-def normalize_units(units: str) -> str:
-    """"au" or "V/A^2" for the spellings sagpr recognises; ValueError otherwise."""
-    if not isinstance(units, str) or units.strip().lower() not in _UNIT_ALIASES:
-        raise ValueError(f"unknown EFG units {units!r}: use 'au' (Hartree/(e bohr^2)) or 'V/A^2'")
-    return _UNIT_ALIASES[units.strip().lower()]
-
-
-def convert_efg(V, from_units: str, to_units: str) -> np.ndarray:
-    """EFG values converted between "au" and "V/A^2" (1 au = 97.173624292 V/A^2)."""
-    a, b = normalize_units(from_units), normalize_units(to_units)
-    V = np.asarray(V, dtype=np.float64)
-    if a == b:
-        return V.copy()
-    return V * AU_TO_V_PER_A2 if a == "au" else V / AU_TO_V_PER_A2
 
 
 def _eig_nqr(S: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -135,6 +115,31 @@ def principal_quaternions(V, *, rtol: float = 1e-4, atol: float = 1e-8, labels=N
 IsotopeSpec = Union[str, Isotope, Sequence[Union[str, Isotope]]]
 
 
+def omega_q_prefactor(spin):
+    """3 / (2I(2I - 1)), the spin factor of the first-order quadrupolar frequency:
+    omega_Q = 3 / (2I(2I - 1)) (e Q / h) b^T V b. I = 1: 3/2; 3/2 (7Li): 1/2; 5/2 (17O, 27Al): 3/20;
+    7/2: 1/14. A float for a scalar spin, else an array of the same shape."""
+    spin = np.asarray(spin, dtype=np.float64)
+    out = 3.0 / (2.0 * spin * (2.0 * spin - 1.0))
+    return float(out) if out.ndim == 0 else out
+
+
+def _cq_mhz(vzz_au, q) -> np.ndarray:
+    """C_Q in MHz of Vzz in au and Q in mb."""
+    return CQ_MHZ_PER_AU_MB * vzz_au * q
+
+
+def _omega_q_khz(bvb_au, spin, q) -> np.ndarray:
+    """omega_Q in kHz of b^T V b in au, spin I and Q in mb."""
+    return omega_q_prefactor(spin) * CQ_MHZ_PER_AU_MB * q * bvb_au * 1e3
+
+
+def _angular(theta, phi, vzz, vxx_minus_vyy) -> np.ndarray:
+    """b^T V b = [Vzz (3 cos^2 theta - 1) + (Vxx - Vyy) sin^2 theta cos 2phi] / 2 for b at (theta, phi) in the PAS."""
+    c2 = np.cos(theta) ** 2
+    return 0.5 * (vzz * (3.0 * c2 - 1.0) + vxx_minus_vyy * (1.0 - c2) * np.cos(2.0 * phi))
+
+
 def _isotopes(isotopes: IsotopeSpec, n: int, defaults) -> Tuple[np.ndarray, np.ndarray]:
     """(spin, Q in mb) arrays (n,) for one isotope or one per site."""
     if isinstance(isotopes, (str, Isotope)):
@@ -177,7 +182,7 @@ def quadrupolar_coupling(
     values, _ = principal_components(V, rtol=rtol, atol=atol, labels=labels)
     _, q = _isotopes(isotopes, len(values), defaults)
     vzz_au = convert_efg(values[:, 2], units, "au")
-    return CQ_MHZ_PER_AU_MB * vzz_au * q
+    return _cq_mhz(vzz_au, q)
 
 
 def _directions(b0, n: int) -> np.ndarray:
@@ -213,7 +218,7 @@ def quadrupolar_frequency(
     spin, q = _isotopes(isotopes, len(S), defaults)
     b = _directions(b0, len(S))
     bvb = convert_efg(np.einsum("ni,nij,nj->n", b, S, b), units, "au")
-    return 3.0 / (2.0 * spin * (2.0 * spin - 1.0)) * CQ_MHZ_PER_AU_MB * q * bvb * 1e3
+    return _omega_q_khz(bvb, spin, q)
 
 
 def quadrupolar_frequency_from_angles(cq_mhz, eta, theta, phi, spin) -> np.ndarray:
@@ -222,9 +227,22 @@ def quadrupolar_frequency_from_angles(cq_mhz, eta, theta, phi, spin) -> np.ndarr
     theta, phi in radians, phi from the PAS x axis (smallest |V|). Arrays broadcast.
     """
     cq, eta, theta, phi, spin = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (cq_mhz, eta, theta, phi, spin)))
-    c2 = np.cos(theta) ** 2
-    angular = 0.5 * (3.0 * c2 - 1.0 + eta * (1.0 - c2) * np.cos(2.0 * phi))
-    return 3.0 / (2.0 * spin * (2.0 * spin - 1.0)) * cq * angular * 1e3
+    return omega_q_prefactor(spin) * cq * _angular(theta, phi, 1.0, eta) * 1e3
+
+
+def quadrupolar_frequency_from_principal(
+    vzz, vxx_minus_vyy, theta, phi, isotopes: IsotopeSpec, units: str = "au", *, defaults=None
+) -> np.ndarray:
+    """omega_Q in kHz from the principal values Vzz and Vxx - Vyy (units of V) and the field angles
+    theta, phi (radians, phi from the PAS x axis); arrays broadcast. Needs no division by Vzz:
+    omega_Q = 3/(2I(2I-1)) (eQ/h) [Vzz (3 cos^2 theta - 1) + (Vxx - Vyy) sin^2 theta cos 2phi] / 2.
+    isotopes: one label for all values or one per value (flattened order)."""
+    vzz, dxy, theta, phi = np.broadcast_arrays(
+        *(np.asarray(a, dtype=np.float64) for a in (vzz, vxx_minus_vyy, theta, phi))
+    )
+    spin, q = _isotopes(isotopes, vzz.size, defaults)
+    bvb = _angular(theta, phi, convert_efg(vzz, units, "au"), convert_efg(dxy, units, "au"))
+    return _omega_q_khz(bvb, spin.reshape(vzz.shape), q.reshape(vzz.shape))
 
 
 def _angles_in_frames(frames: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -279,8 +297,8 @@ def observables(
         "vyy": values[:, 1],
         "vzz": values[:, 2],
         "eta": _eta(values, atol),
-        "cq": CQ_MHZ_PER_AU_MB * convert_efg(values[:, 2], units, "au") * q,
-        "omega_q": 3.0 / (2.0 * spin * (2.0 * spin - 1.0)) * CQ_MHZ_PER_AU_MB * q * bvb * 1e3,
+        "cq": _cq_mhz(convert_efg(values[:, 2], units, "au"), q),
+        "omega_q": _omega_q_khz(bvb, spin, q),
         "theta": np.degrees(theta),
         "phi": np.degrees(phi),
         "frames": frames,
@@ -288,6 +306,109 @@ def observables(
     }
 
 
+# ---------------------------------------------------------------- normalised observables
+@dataclass(frozen=True)
+class ReferenceStats:
+    """mu and sigma of |Vzz| over a reference set, in `units`; store with to_dict()/to_json()."""
+
+    mu: float
+    sigma: float
+    units: str = "au"
+    n_sites: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "units", normalize_units(self.units))
+        if not (np.isfinite(self.mu) and self.mu > 0 and np.isfinite(self.sigma) and self.sigma > 0):
+            raise ValueError(f"reference statistics need mu > 0 and sigma > 0, got mu={self.mu}, sigma={self.sigma}")
+
+    def to(self, units: str) -> "ReferenceStats":
+        f = efg_factor(self.units, units)
+        return ReferenceStats(self.mu * f, self.sigma * f, units, self.n_sites)
+
+    def to_dict(self) -> dict:
+        return {"mu": self.mu, "sigma": self.sigma, "units": self.units, "n_sites": self.n_sites}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "ReferenceStats":
+        return cls(float(d["mu"]), float(d["sigma"]), d.get("units", "au"), int(d.get("n_sites", 0)))
+
+    @classmethod
+    def coerce(cls, stats: Union["ReferenceStats", Mapping]) -> "ReferenceStats":
+        """`stats` itself if a ReferenceStats, else ReferenceStats.from_dict(stats)."""
+        return stats if isinstance(stats, cls) else cls.from_dict(stats)
+
+
+def _stats_of_values(values: np.ndarray, units: str) -> ReferenceStats:
+    a = np.abs(values[:, 2])
+    return ReferenceStats(float(a.mean()), float(a.std()), units, len(a))
+
+
+def reference_stats(V_ref, units: str = "au", *, rtol: float = 1e-4, atol: float = 1e-8, labels=None) -> ReferenceStats:
+    """mu and sigma (population standard deviation) of |Vzz| over reference tensors (N, 3, 3)."""
+    values, _ = principal_components(V_ref, rtol=rtol, atol=atol, labels=labels)
+    return _stats_of_values(values, units)
+
+
+def normalized_observables(values, stats: Union[ReferenceStats, Mapping], units: str = "au") -> Tuple[np.ndarray, np.ndarray]:
+    """(C~Q, eta~) = ((Vzz - mu) / sigma, (Vxx - Vyy) / mu) of principal values (N, 3) in NQR order
+    (units `units`), mu and sigma of |Vzz| from `stats` (a ReferenceStats or its dict, converted)."""
+    st = ReferenceStats.coerce(stats).to(units)
+    values = np.asarray(values, dtype=np.float64)
+    return (values[:, 2] - st.mu) / st.sigma, (values[:, 0] - values[:, 1]) / st.mu
+
+
+def principal_from_normalized(cq_tilde, eta_tilde, stats: Union[ReferenceStats, Mapping], units: str = "au") -> Tuple[np.ndarray, np.ndarray]:
+    """The inverse of normalized_observables: (Vzz, Vxx - Vyy) = (mu + sigma C~Q, mu eta~) in `units`."""
+    st = ReferenceStats.coerce(stats).to(units)
+    return st.mu + st.sigma * np.asarray(cq_tilde, dtype=np.float64), st.mu * np.asarray(eta_tilde, dtype=np.float64)
+
+
+# ---------------------------------------------------------------- near-degenerate principal axes
+#: default relative gap below which two principal values count as near-degenerate
+DEGENERACY_TOL = 0.05
+
+#: Relabellings of the principal axes tried where two principal values are nearly equal in
+#: magnitude (their NQR labels are then ambiguous), in the order they are tried:
+#: name -> (old columns that become the new x, y, z; signs applied to the new columns, keeping
+#: det +1). "zy" is allowed where |Vzz| ~ |Vyy|, "yx" where |Vyy| ~ |Vxx|, the cycles where both.
+AXIS_RELABELLINGS: Mapping[str, Tuple[Tuple[int, int, int], Tuple[float, float, float]]] = MappingProxyType({
+    "zy": ((0, 2, 1), (-1.0, 1.0, 1.0)),
+    "yx": ((1, 0, 2), (1.0, 1.0, -1.0)),
+    "cycle1": ((1, 2, 0), (1.0, 1.0, 1.0)),
+    "cycle2": ((2, 0, 1), (1.0, 1.0, 1.0)),
+})
+
+
+def degeneracy_gaps(values) -> Tuple[np.ndarray, np.ndarray]:
+    """Relative gaps ((|Vzz| - |Vyy|) / |Vzz|, (|Vyy| - |Vxx|) / |Vzz|) of principal values (N, 3)
+    in NQR order, each in [0, 1]; both 0 where Vzz = 0."""
+    a = np.abs(np.asarray(values, dtype=np.float64))
+    vzz = a[:, 2]
+    safe = np.where(vzz > 0, vzz, 1.0)
+    zy = np.where(vzz > 0, (a[:, 2] - a[:, 1]) / safe, 0.0)
+    yx = np.where(vzz > 0, (a[:, 1] - a[:, 0]) / safe, 0.0)
+    return zy, yx
+
+
+def ambiguous_axes(values, tol: float) -> Tuple[np.ndarray, np.ndarray]:
+    """(z/y ambiguous, y/x ambiguous) boolean masks (N,): the relative gaps below `tol`."""
+    zy, yx = degeneracy_gaps(values)
+    return zy < tol, yx < tol
+
+
+def axis_relabellings(ambiguous_zy, ambiguous_yx):
+    """For each of AXIS_RELABELLINGS allowed at some site, in order: (name, site indices, columns,
+    signs); relabel frames F as F[idx][:, :, columns] * signs and principal values as
+    values[idx][:, columns]."""
+    zy, yx = np.asarray(ambiguous_zy, dtype=bool), np.asarray(ambiguous_yx, dtype=bool)
+    for name, (cols, signs) in AXIS_RELABELLINGS.items():
+        allowed = zy if name == "zy" else yx if name == "yx" else zy & yx
+        idx = np.flatnonzero(allowed)
+        if idx.size:
+            yield name, idx, list(cols), np.array(signs)
+
+
+# ---------------------------------------------------------------- frames
 # Post-multiplying a frame by a rotation of pi about its x, y or z axis: the D2 frame symmetry.
 _D2_SIGNS = np.array([[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]])
 
@@ -329,9 +450,7 @@ def align_frames(frames_ref, frames_pred) -> np.ndarray:
 
 
 def __getattr__(name):
-    # the metrics live in their own module; sagpr.nmr.metrics(...) is the public name
-    if name in ("metrics", "reference_stats", "ReferenceStats", "MetricsReport"):
-        from . import metrics as _metrics_module
-
-        return getattr(_metrics_module, name)
+    # scoring compares two sets of tensors: it lives in sagpr.metrics, which imports this module (never the reverse)
+    if name in ("metrics", "MetricsReport"):
+        raise AttributeError(f"sagpr.nmr.{name} is now sagpr.metrics.{name} (e.g. sagpr.metrics.metrics(V_ref, V_pred, '7Li'))")
     raise AttributeError(f"module 'sagpr.nmr' has no attribute {name!r}")

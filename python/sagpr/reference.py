@@ -4,8 +4,9 @@ The point-charge EFG is a *synthetic* target: an exact, cheap, symmetry-correct 
 structure that lets the whole learning workflow run without DFT data. It is not a proxy for the
 DFT (electronic) EFG, which is dominated by the valence electrons near the nucleus.
 
-Units: charges in e, lengths in Angstrom. EFGs in V/A^2 by default (e/A^3 x 14.399645) or atomic
-units (Hartree/(e bohr^2); 1 au = 97.173624 V/A^2). Energies in eV.
+Units: charges in e, lengths in Angstrom. EFGs in V/A^2 by default (e/A^3 x 14.399645), atomic
+units (Hartree/(e bohr^2); 1 au = 97.173624292 V/A^2) or e/A^3, with the constants and spellings
+of sagpr.units. Energies in eV.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import Dict, Mapping, Optional, Sequence, Union
 import numpy as np
 from ase import Atoms
 
-from ._frames import frame_arrays
+from .frames import frame_arrays
+from .units import AU_TO_V_PER_A2, COULOMB_EV_ANGSTROM, E_PER_A3, POINT_CHARGE_UNITS, convert_efg, normalize_units
 
 __all__ = [
     "FORMAL_CHARGES",
@@ -28,10 +30,9 @@ __all__ = [
     "ewald_coupling_matrix",
 ]
 
-#: e^2/(4 pi eps0) in eV A (CODATA 2018): converts e/A -> V, e/A^3 -> V/A^2, e^2/A -> eV.
-COULOMB_EV_ANGSTROM = 14.399645
-#: One atomic unit of EFG (Hartree/(e bohr^2)) in V/A^2.
-VA2_PER_AU = 97.173624
+# COULOMB_EV_ANGSTROM: e^2/(4 pi eps0) in eV A (sagpr.units): converts e/A -> V, e/A^3 -> V/A^2, e^2/A -> eV.
+#: One atomic unit of EFG (Hartree/(e bohr^2)) in V/A^2: sagpr.units.AU_TO_V_PER_A2.
+VA2_PER_AU = AU_TO_V_PER_A2
 
 #: Formal (oxidation-state) charges used when none are given.
 FORMAL_CHARGES: Dict[str, float] = {
@@ -44,7 +45,6 @@ FORMAL_CHARGES: Dict[str, float] = {
 }
 
 ChargesInput = Union[None, Mapping[str, float], Sequence[float], np.ndarray]
-_UNITS = {"V/A^2": COULOMB_EV_ANGSTROM, "au": COULOMB_EV_ANGSTROM / VA2_PER_AU, "e/A^3": 1.0}
 
 
 def formal_charges(atoms: Atoms, charges: ChargesInput = None) -> np.ndarray:
@@ -141,7 +141,7 @@ def point_charge_efg(
     atoms : ase.Atoms
     charges : None, dict of symbol -> charge, or sequence of per-atom charges (e)
     accuracy : relative accuracy of the Ewald sum (default 1e-8)
-    units : "V/A^2" (default), "au" (Hartree/(e bohr^2)) or "e/A^3"
+    units : "V/A^2" (default), "au" (Hartree/(e bohr^2)) or "e/A^3", any spelling sagpr.units accepts
     alpha : Ewald splitting parameter (1/A); default chosen for speed. Results do not depend on it.
     sites : atom indices to compute (default: all)
 
@@ -149,10 +149,9 @@ def point_charge_efg(
     -------
     (n_sites, 3, 3) float64 array, symmetric and traceless.
     """
-    if units not in _UNITS:
-        raise ValueError(f"units must be one of {sorted(_UNITS)}, got {units!r}")
+    units = normalize_units(units, POINT_CHARGE_UNITS)
     _, efg = _field(atoms, charges, accuracy, alpha, sites)
-    return efg * _UNITS[units]
+    return convert_efg(efg, E_PER_A3, units, POINT_CHARGE_UNITS)
 
 
 def point_charge_potential(

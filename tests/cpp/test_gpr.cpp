@@ -42,7 +42,9 @@ int main() {
 
     // the solve satisfies its equations; contracted prediction equals kernel prediction (zeta 2)
     const RowMatrix kmm = sagpr::kernel(active, active, 3);
-    const sagpr::Solution s = sagpr::sparse_solve(ktk, kmm, kty, 1e-3, -1.0);
+    // (the system is formed by the caller: the Python solver, sagpr.models.solver, owns it)
+    RowMatrix system = ktk + 1e-3 * kmm;
+    const sagpr::Solution s = sagpr::cholesky_solve_inplace(system, kty, -1.0);
     CHECK(((ref + 1e-3 * kmm + s.jitter * RowMatrix::Identity(m * d, m * d)) * s.weights - kty).cwiseAbs().maxCoeff() < 1e-8 * kty.cwiseAbs().maxCoeff());
     const Eigen::VectorXd p1 = sagpr::predict(all, active, s.weights, 2, 4);
     const Eigen::VectorXd p2 = sagpr::predict_contracted(all, sagpr::contract_weights(active, s.weights, 2), 2, 4);

@@ -37,10 +37,6 @@ struct Solution {
 // positive definite.
 Solution cholesky_solve_inplace(RowMatrixRef a, ConstVectorRef b, double jitter);
 
-// The sparse solve: A = ktk (lower) + regularizer * kmm.
-Solution sparse_solve(const RowMatrix& ktk, const RowMatrix& kmm, ConstVectorRef kty, double regularizer,
-                      double jitter);
-
 // Predictions K_*M w for environments `test` (length test.n * d), `block` at a time,
 // blocks spread over OpenMP threads.
 Eigen::VectorXd predict(const FeatureView& test, const FeatureView& active, ConstVectorRef weights, int zeta,

@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "sagpr/clebsch_gordan.hpp"
@@ -11,14 +12,17 @@
 
 namespace sagpr {
 
+// No defaults: sagpr.settings (Python) owns them. Every hyperparameter must be set; one left at
+// its "unset" value is rejected by the LambdaSoap constructor.
 struct LambdaSoapHypers {
-    int o3_lambda = 0;
-    double cutoff = 5.0;
-    int max_radial = 8;
-    int max_angular = 6;
-    double atomic_gaussian_width = 0.3;
-    double cutoff_smooth_width = 0.5;
-    double center_atom_weight = 1.0;
+    // Angular orders computed together, each from the same density of a centre; distinct.
+    std::vector<int> o3_lambdas;
+    double cutoff = std::numeric_limits<double>::quiet_NaN();
+    int max_radial = -1;
+    int max_angular = -1;
+    double atomic_gaussian_width = std::numeric_limits<double>::quiet_NaN();
+    double cutoff_smooth_width = std::numeric_limits<double>::quiet_NaN();
+    double center_atom_weight = std::numeric_limits<double>::quiet_NaN();
     bool normalize = true;
     std::vector<int> species;  // atomic numbers of the neighbour channels, sorted
 };
@@ -37,18 +41,25 @@ public:
     explicit LambdaSoap(LambdaSoapHypers hypers);
 
     const LambdaSoapHypers& hypers() const { return hypers_; }
-    int n_components() const { return 2 * hypers_.o3_lambda + 1; }
-    int64_t n_features() const { return static_cast<int64_t>(labels_.size()); }
+    // Per computed angular order k (hypers.o3_lambdas[k]):
+    int n_lambdas() const { return static_cast<int>(hypers_.o3_lambdas.size()); }
+    int o3_lambda(int k) const { return hypers_.o3_lambdas.at(k); }
+    int n_components(int k) const { return 2 * o3_lambda(k) + 1; }
+    int64_t n_features(int k) const { return static_cast<int64_t>(labels_.at(k).size()); }
     // Per feature: (Z_a, n, l1, Z_b, n', l2).
-    const std::vector<std::array<int, 6>>& labels() const { return labels_; }
+    const std::vector<std::array<int, 6>>& labels(int k) const { return labels_.at(k); }
     int density_size() const;  // n_species * max_radial * (max_angular+1)^2
 
     // The centres of a frame: atoms whose number is in center_species (all atoms if empty).
     static std::vector<int> select_centers(const Frame& frame, const std::vector<int>& center_species);
 
-    // Features of all selected centres of all frames, frames in order, written row-major to
-    // out[(centre * n_components + mu) * n_features + f]. Throws std::invalid_argument naming
-    // the frame and atom for invalid frames or atoms of species outside hypers.species.
+    // Features of all selected centres of all frames, frames in order, for every computed lambda:
+    // out[k][(centre * n_components(k) + mu) * n_features(k) + f]. One neighbour list and one
+    // density expansion per centre serve all lambdas. Throws std::invalid_argument naming the
+    // frame and atom for invalid frames or atoms of species outside hypers.species.
+    void compute(const std::vector<Frame>& frames, const std::vector<int>& center_species,
+                 const std::vector<double*>& out) const;
+    // The same for a calculator of one lambda (n_lambdas() == 1).
     void compute(const std::vector<Frame>& frames, const std::vector<int>& center_species, double* out) const;
 
     // Density coefficients of the selected centres: out[(centre * n_species*max_radial + a*max_radial + n)
@@ -60,15 +71,23 @@ public:
     static constexpr double zero_threshold = 1e-10;
 
 private:
+    // One coupling of the (l1, l2) density pair into lambda o3_lambdas[k].
+    struct Term {
+        int k;
+        RealClebschGordan cg;
+        int64_t offset;  // first feature index of this (l1, l2) block among lambda k's features
+    };
+    // An (l1, l2) pair with all the lambdas it couples to, so one GEMM serves them all.
     struct Block {
         int l1, l2;
-        RealClebschGordan cg;
-        int64_t offset;  // first feature index of this block
+        std::vector<Term> terms;
+        int n_mu;  // sum over terms of 2 lambda + 1
     };
     void check_frames(const std::vector<Frame>& frames) const;
     void center_density(const Frame& frame, int center, const NeighborList& list, int list_index,
                         double* density, std::vector<double>& scratch) const;
-    void center_features(const double* density, double* out) const;
+    // out[k]: this centre's (n_components(k), n_features(k)) block of lambda k.
+    void center_features(const double* density, double* const* out) const;
 
     template <typename Kernel>
     void for_each_center(const std::vector<Frame>& frames, const std::vector<int>& center_species, Kernel kernel) const;
@@ -77,7 +96,7 @@ private:
     RadialIntegral radial_;
     std::vector<int> species_index_;  // atomic number -> channel, -1 if absent
     std::vector<Block> blocks_;
-    std::vector<std::array<int, 6>> labels_;
+    std::vector<std::vector<std::array<int, 6>>> labels_;  // per lambda
 };
 
 }  // namespace sagpr

@@ -26,8 +26,8 @@ def register(subparsers):
 def run(args) -> int:
     from ase.io import iread
 
-    from ..io import _atomic_write
-    from ..workflows.histogram import classify, labelled_frames, write_histogram_report
+    from ..atomic import atomic_path
+    from ..workflows.prediction.histogram import classify, labelled_frames, write_histogram_report
 
     if not args.file.is_file():
         raise FileNotFoundError(f"{args.file}: no such file")
@@ -53,7 +53,8 @@ def run(args) -> int:
         first.append(atoms)
     written = write_histogram_report(regions, first, labels, args.species, args.out)
     labelled = args.out / f"{args.file.stem}_regions.xyz"
-    _atomic_write(labelled, lambda tmp: write(tmp, labelled_frames(frames(), args.species, labels), format="extxyz"))
+    with atomic_path(labelled) as tmp:
+        write(tmp, labelled_frames(frames(), args.species, labels), format="extxyz")
     written.append(labelled)
     for r in regions.regions:
         print(f"region {r.label}: {r.low:9.2f} .. {r.high:9.2f} kHz  peak {r.peak:9.2f}  {r.count} sites")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def register(subparsers):
-    from sagpr.commands.compare import add_common_arguments
+    from ._tuning_options import add_common_arguments
 
     p = subparsers.add_parser(
         "optimize",
@@ -21,12 +21,13 @@ def register(subparsers):
 def run(args):
     from pathlib import Path
 
-    from sagpr.commands.compare import settings_from_args
+    from ._tuning_options import settings_from_args
     from sagpr.workflows.cache import write_json_atomic
-    from sagpr.workflows.crossval import CrossValidator, check_models
-    from sagpr.workflows.options import load_sites
-    from sagpr.workflows.report import _write_text, search_table
-    from sagpr.workflows.search import box_behnken_search
+    from sagpr.workflows.tuning.crossval import CrossValidator, check_models
+    from sagpr.workflows.tuning.options import load_sites
+    from sagpr.atomic import write_text_atomic
+    from sagpr.workflows.comparison.report import search_table
+    from sagpr.workflows.tuning.search import box_behnken_search
 
     settings = settings_from_args(args)
     model = check_models([args.model])[0]
@@ -50,7 +51,7 @@ def run(args):
                                                    "scores": result.best["scores"], "params": best})
     surface = f"response surface R^2 = {result.surface.r2:.4f}" if result.surface is not None else ""
     text = f"# {model} ({objective}), {settings.n_folds}-fold CV\n\n{search_table(result.to_dict())}\n\n{surface}\n"
-    _write_text(out / f"search_{model}.md", text)
+    write_text_atomic(out / f"search_{model}.md", text)
     print(result.table())
     print(f"best: {best} (score {result.best['score']:.6g}); wrote {out}")
     return 0

@@ -50,7 +50,7 @@ def run(args) -> int:
     from ase.io import iread
 
     from ..models import load
-    from ..workflows.predict import predict_file
+    from ..workflows.prediction.predict import predict_file
 
     if not args.structures.is_file():
         raise FileNotFoundError(f"{args.structures}: no such file")

@@ -20,7 +20,7 @@ def register(subparsers):
 
 
 def run(args) -> int:
-    from ..workflows.reproduce import ReproduceSettings, reproduce
+    from ..workflows.comparison.reproduce import ReproduceSettings, reproduce
 
     settings = ReproduceSettings.quick_settings(args.seed) if args.quick else ReproduceSettings(seed=args.seed)
     report = reproduce(args.out, settings, progress=not args.no_progress)

@@ -8,7 +8,7 @@ from typing import Iterable, Union
 import numpy as np
 from ase import Atoms
 
-from .._atomic import atomic_path
+from ..atomic import atomic_path
 
 __all__ = ["write_extxyz"]
 

@@ -206,14 +206,9 @@ def unique_structures(a: float = LATTICE_CONSTANT, x: float = OXYGEN_X) -> List[
 
 def _too_close(atoms: Atoms, min_distance: float) -> bool:
     """True if any two atoms (periodic images included) are closer than min_distance."""
-    from .. import _core
-    from .._frames import frame_arrays
+    from ..neighbors import has_close_pair
 
-    if min_distance <= 0:
-        return False
-    positions, numbers, cell, pbc = frame_arrays(atoms)
-    centers, _, _ = _core.neighbor_list(positions, numbers, cell, pbc, float(min_distance), list(range(len(atoms))))
-    return len(centers) > 0
+    return has_close_pair(atoms, min_distance)
 
 
 def _label(atoms: Atoms, accuracy: float, charges: Optional[Dict[str, float]] = None) -> None:
@@ -337,47 +332,88 @@ def large_models(
         raise ValueError(f"temperature must be positive (K), got {temperature}")
     if not 0 <= lithiation <= 3:
         raise ValueError(f"lithiation x must be in [0, 3], got {lithiation}")
-    from tqdm.auto import tqdm
-
-    from ..reference import ewald_coupling_matrix
-
     if (16 * size**3) % 6:
         raise ValueError(f"size must be a multiple of 3 for Li1/6 Ti5/6 on 16d (16 size^3 sites), got {size}")
-    host = conventional_cell(with_16c=lithiation > 0) * (size, size, size)
-    tags = host.get_tags()
-    d16 = np.flatnonzero(tags == WYCKOFF_TAGS["16d"])
-    c16 = np.flatnonzero(tags == WYCKOFF_TAGS["16c"])
-    n_fu = len(d16) // 6  # 6 16d sites per Li4Ti5O12 (one Li, five Ti)
-    n_li16c = int(round(lithiation * n_fu))
-    ti_charge = 4.0 - lithiation / 5.0
-    # Variable sites and their couplings: 16d (Li +1 / Ti) and 16c (Li +1 / empty 0).
-    variable = np.concatenate([d16, c16])
-    nd = len(d16)
-    fixed = np.setdiff1d(np.arange(len(host)), variable)
-    fixed_charge = np.where(host.numbers[fixed] == 8, -2.0, 1.0)  # O on 32e, Li on 8a
-    phi = ewald_coupling_matrix(host, variable, accuracy=1e-6)  # V/e; energies need far less than EFGs
-    phi_vv = np.ascontiguousarray(phi[:, variable])
-    diagonal = np.diag(phi_vv).copy()
-    psi = phi[:, fixed] @ fixed_charge
+    from tqdm.auto import tqdm
+
+    lattice = _DisorderLattice(size, lithiation)
     beta = 1.0 / (_BOLTZMANN_EV * temperature)
     rng = np.random.default_rng(seed)
     frames = []
     for model in tqdm(range(n), desc="large LTO models", disable=not progress):
-        q = np.full(len(variable), 0.0)
-        q[:nd] = ti_charge
-        li_d = rng.choice(nd, n_fu, replace=False)
+        q, groups = lattice.random_occupation(rng)
+        accepted, energy = lattice.metropolis(q, groups, mc_sweeps, beta, rng)
+        atoms = lattice.structure(q)
+        if rattle_std > 0:
+            atoms.positions += rng.normal(scale=rattle_std, size=atoms.positions.shape)
+        atoms.info.update(
+            generator="sagpr.datasets.lto.large_models",
+            sagpr_version=__version__,
+            index=model,
+            seed=seed,
+            size=size,
+            mc_sweeps=mc_sweeps,
+            temperature=temperature,
+            lithiation=lithiation,
+            rattle_std=rattle_std,
+            mc_acceptance=accepted / max(1, mc_sweeps * len(lattice.variable)),
+            mc_energy=float(energy),
+        )
+        if label:
+            _label(atoms, accuracy, {"Ti": lattice.ti_charge} if lithiation else None)
+        frames.append(atoms)
+    return frames
+
+
+class _DisorderLattice:
+    """The variable sites of a size^3 LTO supercell (16d: Li +1 / Ti; 16c: Li +1 / empty) and
+    their point-charge couplings, computed once and shared by every model of large_models."""
+
+    def __init__(self, size: int, lithiation: float):
+        from ..reference import ewald_coupling_matrix
+
+        self.host = conventional_cell(with_16c=lithiation > 0) * (size, size, size)
+        tags = self.host.get_tags()
+        self.d16 = np.flatnonzero(tags == WYCKOFF_TAGS["16d"])
+        self.c16 = np.flatnonzero(tags == WYCKOFF_TAGS["16c"])
+        self.n_fu = len(self.d16) // 6  # 6 16d sites per Li4Ti5O12 (one Li, five Ti)
+        self.n_li16c = int(round(lithiation * self.n_fu))
+        self.ti_charge = 4.0 - lithiation / 5.0
+        self.variable = np.concatenate([self.d16, self.c16])
+        self.nd = len(self.d16)
+        fixed = np.setdiff1d(np.arange(len(self.host)), self.variable)
+        fixed_charge = np.where(self.host.numbers[fixed] == 8, -2.0, 1.0)  # O on 32e, Li on 8a
+        phi = ewald_coupling_matrix(self.host, self.variable, accuracy=1e-6)  # V/e; energies need far less than EFGs
+        self.phi_vv = np.ascontiguousarray(phi[:, self.variable])
+        self.diagonal = np.diag(self.phi_vv).copy()
+        self.psi = phi[:, fixed] @ fixed_charge
+
+    def random_occupation(self, rng):
+        """Charges of the variable sites for a random placement, and the exchange groups
+        (occupied, other) of each kind: 16d Li vs Ti, 16c Li vs empty."""
+        nd = self.nd
+        q = np.full(len(self.variable), 0.0)
+        q[:nd] = self.ti_charge
+        li_d = rng.choice(nd, self.n_fu, replace=False)
         q[li_d] = 1.0
-        li_c = nd + rng.choice(len(c16), n_li16c, replace=False) if n_li16c else np.zeros(0, int)
+        li_c = nd + rng.choice(len(self.c16), self.n_li16c, replace=False) if self.n_li16c else np.zeros(0, int)
         q[li_c] = 1.0
-        # Occupied/other members of each exchange group: 16d Li vs Ti, 16c Li vs empty.
         groups = [(li_d.copy(), np.setdiff1d(np.arange(nd), li_d))]
-        if n_li16c:
-            groups.append((li_c.copy(), np.setdiff1d(np.arange(nd, len(variable)), li_c)))
+        if self.n_li16c:
+            groups.append((li_c.copy(), np.setdiff1d(np.arange(nd, len(self.variable)), li_c)))
+        return q, groups
+
+    def metropolis(self, q, groups, mc_sweeps, beta, rng):
+        """mc_sweeps sweeps of swaps within the groups, q and groups updated in place.
+
+        A swap changes the energy by dq (phi_a - phi_b) + dq^2/2 (Phi_aa + Phi_bb - 2 Phi_ab).
+        Returns (accepted swaps, energy up to the fixed-fixed constant)."""
+        phi_vv, diagonal = self.phi_vv, self.diagonal
         weights = np.array([len(g[0]) * len(g[1]) for g in groups], float)
         weights /= weights.sum()
-        potential = psi + phi_vv @ q
+        potential = self.psi + phi_vv @ q
         accepted = 0
-        n_steps = mc_sweeps * len(variable)
+        n_steps = mc_sweeps * len(self.variable)
         choice = rng.choice(len(groups), n_steps, p=weights)
         uniform = rng.random((n_steps, 3))
         for step in range(n_steps):
@@ -394,31 +430,15 @@ def large_models(
                 potential += dq * (phi_vv[:, a] - phi_vv[:, b])
                 first[ia], second[ib] = b, a
                 accepted += 1
-        energy = 0.5 * q @ (potential + psi)  # + constant fixed-fixed part, omitted
-        atoms = host.copy()
+        return accepted, 0.5 * q @ (potential + self.psi)
+
+    def structure(self, q):
+        """The host with Li/Ti on 16d and Li on the occupied 16c sites (empty 16c removed)."""
+        atoms = self.host.copy()
         numbers = atoms.numbers.copy()
-        numbers[d16] = np.where(q[:nd] == 1.0, 3, 22)
+        numbers[self.d16] = np.where(q[:self.nd] == 1.0, 3, 22)
         keep = np.ones(len(atoms), bool)
-        if len(c16):
-            keep[c16[q[nd:] == 0.0]] = False
+        if len(self.c16):
+            keep[self.c16[q[self.nd:] == 0.0]] = False
         atoms.numbers = numbers
-        atoms = atoms[keep]
-        if rattle_std > 0:
-            atoms.positions += rng.normal(scale=rattle_std, size=atoms.positions.shape)
-        atoms.info.update(
-            generator="sagpr.datasets.lto.large_models",
-            sagpr_version=__version__,
-            index=model,
-            seed=seed,
-            size=size,
-            mc_sweeps=mc_sweeps,
-            temperature=temperature,
-            lithiation=lithiation,
-            rattle_std=rattle_std,
-            mc_acceptance=accepted / max(1, mc_sweeps * len(variable)),
-            mc_energy=float(energy),
-        )
-        if label:
-            _label(atoms, accuracy, {"Ti": ti_charge} if lithiation else None)
-        frames.append(atoms)
-    return frames
+        return atoms[keep]

@@ -6,7 +6,7 @@ ScalarModel  per-atom scalars: lambda = 0 model with mean handling
 load         read any of them back from the file written by .save(path)
 """
 from ._persistence import FORMAT_VERSION, load
-from ._gpr import kernel
+from .gpr import kernel
 from .scalar import ScalarModel
 from .spherical import SAGPR
 from .tensor import TensorModel

@@ -6,10 +6,12 @@ import time
 
 import numpy as np
 
-from sagpr._frames import as_frame_list
+from sagpr.frames import as_frame_list
 
-from . import _features, _sources
-from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
+from . import _features, sources
+from sagpr import settings
+
+from ._estimator import Estimator, center_numbers
 from .spherical import SAGPR
 
 
@@ -18,7 +20,7 @@ class PerSpeciesModel(Estimator):
     _param_names: tuple = ()
 
     def _sagpr_params(self, o3_lambda):
-        params = {name: getattr(self, name) for name in tuple(DESCRIPTOR_DEFAULTS) + tuple(GPR_DEFAULTS)}
+        params = {name: getattr(self, name) for name in settings.DESCRIPTOR + settings.GPR}
         return dict(params, o3_lambda=o3_lambda)
 
     def _read_targets(self, frames, index, y, per_atom_shape):
@@ -54,7 +56,7 @@ class PerSpeciesModel(Estimator):
 
     def _setup(self, frames):
         """Species channels and centre species (atomic numbers) of a fit."""
-        from sagpr._frames import species_numbers
+        from sagpr.frames import species_numbers
 
         species = species_numbers(self.species) if self.species is not None else _features.frame_species(frames)
         _features.check_species(frames, species)
@@ -67,15 +69,11 @@ class PerSpeciesModel(Estimator):
 
     def _features(self, frames, z, lambdas):
         """{lambda: features} of the centres of species z, lambda=0 always included."""
-        out = {}
-        params = self._sagpr_params(0)
-        for lam in sorted(set(lambdas) | {0}):
-            calc = _features.cached_calculator(self, params, lam, self.species_)
-            from ase.data import chemical_symbols
+        from ase.data import chemical_symbols
 
-            out[lam] = _features.compute(calc, frames, [z], self.progress,
-                                         f"{chemical_symbols[z]} lambda={lam} features")
-        return out
+        lambdas = sorted(set(lambdas) | {0})  # all from one descriptor pass
+        return _features.features(self, self._sagpr_params(0), lambdas, self.species_, frames, [z], self.progress,
+                                  f"{chemical_symbols[z]} lambda={','.join(map(str, lambdas))} features")
 
     def _check_fitted(self):
         if not hasattr(self, "models_"):
@@ -88,20 +86,12 @@ class PerSpeciesModel(Estimator):
         _features.check_species(frames, self.species_)
         index = _features.centre_indices(frames, self.center_species_)
         out = {}
-        start = time.perf_counter()
-        timings = {"features": 0.0, "predict": 0.0}
         for z, parts in self.models_.items():
             if not any(np.isin(a.numbers, [z]).any() for a in frames):
                 continue
-            t0 = time.perf_counter()
             feats = self._features(frames, z, list(parts))
-            timings["features"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
             x0 = feats[0][:, 0, :]
             out[z] = {lam: model.predict_features(feats[lam], x0) for lam, model in parts.items()}
-            timings["predict"] += time.perf_counter() - t0
-        timings["total"] = time.perf_counter() - start
-        self.predict_timings_ = timings
         return index, out
 
     def _scatter(self, frames, index, parts, shape, combine):
@@ -112,7 +102,7 @@ class PerSpeciesModel(Estimator):
             result[numbers == z] = combine(by_lambda)
         return result
 
-    def _fit_parts(self, frames, index, targets_by_lambda, active=None, client=None, block_size=_sources.BLOCK_SIZE):
+    def _fit_parts(self, frames, index, targets_by_lambda, active=None, client=None, block_size=sources.BLOCK_SIZE):
         """Fit one SAGPR per (species, lambda); targets_by_lambda: {lambda: (n_centres, 2 lambda + 1)}.
 
         active: optional indices (or mask) into all centres (frame then atom order) to use as
@@ -152,8 +142,8 @@ class PerSpeciesModel(Estimator):
                     model.fit_features(feats[lam], x0, y[mask], active=local, block_size=block_size)
                 else:
                     params = self._sagpr_params(lam)
-                    model.n_features_in_ = _sources.feature_sizes(params, lam, self.species_)
-                    source = _sources.cluster_source(client, params, lam, self.species_, [z], frames,
+                    model.n_features_in_ = sources.feature_sizes(params, lam, self.species_)
+                    source = sources.cluster_source(client, params, lam, self.species_, [z], frames,
                                                      np.ascontiguousarray(y[mask], dtype=np.float64),
                                                      block_size=block_size)
                     model._fit_source(source, np.ascontiguousarray(y[mask], dtype=np.float64), active=local)

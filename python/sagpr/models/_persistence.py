@@ -19,12 +19,28 @@ FORMAT_VERSION = 1
 HEADER = "__sagpr_header__"
 
 
-def _registry():
-    from .scalar import ScalarModel
-    from .spherical import SAGPR
-    from .tensor import TensorModel
+#: where the classes of files written before the header recorded a module live
+_LEGACY_MODULES = {"SAGPR": "sagpr.models.spherical", "TensorModel": "sagpr.models.tensor",
+                   "ScalarModel": "sagpr.models.scalar"}
 
-    return {cls.__name__: cls for cls in (SAGPR, TensorModel, ScalarModel)}
+
+def _model_class(header):
+    """The estimator class a header names (its module must be part of sagpr.models)."""
+    import importlib
+
+    name = header.get("class")
+    module = header.get("module") or _LEGACY_MODULES.get(name)
+    if not isinstance(name, str) or not isinstance(module, str) or not module.startswith("sagpr.models."):
+        raise ValueError(f"unknown model class {name!r}")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise ValueError(f"unknown model class {module}.{name}") from None
+    from ._estimator import Estimator
+
+    if not (isinstance(cls, type) and issubclass(cls, Estimator) and hasattr(cls, "_set_state")):
+        raise ValueError(f"{module}.{name} is not a sagpr model class")
+    return cls
 
 
 def _jsonable(value):
@@ -41,7 +57,7 @@ def _jsonable(value):
 
 def save(model, path):
     """Write `model` atomically to `path` (temp file in the same folder, then os.replace,
-    via sagpr._atomic: usual file permissions)."""
+    via sagpr.atomic: usual file permissions)."""
     from sagpr import __version__
 
     meta, arrays = model._get_state()
@@ -50,6 +66,7 @@ def save(model, path):
         "format_version": FORMAT_VERSION,
         "sagpr_version": __version__,
         "class": type(model).__name__,
+        "module": type(model).__module__,
         "params": _jsonable(model.get_params()),
         "state": _jsonable(meta),
         "arrays": sorted(arrays),
@@ -57,7 +74,7 @@ def save(model, path):
     payload = {HEADER: np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     for name, value in arrays.items():
         payload["a/" + name] = np.asarray(value)
-    from sagpr._atomic import atomic_path
+    from sagpr.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
@@ -97,10 +114,10 @@ def load(path):
             f"{path}: sagpr model format version {version!r} (written by sagpr {header.get('sagpr_version')}); "
             f"this sagpr reads version {FORMAT_VERSION}"
         )
-    registry = _registry()
-    cls = registry.get(header.get("class"))
-    if cls is None:
-        raise ValueError(f"{path}: unknown model class {header.get('class')!r}")
+    try:
+        cls = _model_class(header)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     try:
         model = cls(**header["params"])
         model._set_state(header["state"], arrays)

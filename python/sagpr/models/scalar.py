@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sagpr._frames import as_frame_list
+from sagpr import settings
+from sagpr.frames import as_frame_list
 from sagpr.distributed import distributed_predict
 
 from . import _features
-from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS
 from ._per_species import PerSpeciesModel
 
 
@@ -23,19 +23,19 @@ class ScalarModel(PerSpeciesModel):
     units_, timings_.
     """
 
-    _param_names = ("center_species", "target") + tuple(DESCRIPTOR_DEFAULTS) + tuple(GPR_DEFAULTS)
+    _param_names = ("center_species", "target") + settings.DESCRIPTOR + settings.GPR
 
     def __init__(self, *, center_species=None, target=None,
-                 cutoff=DESCRIPTOR_DEFAULTS["cutoff"], max_radial=DESCRIPTOR_DEFAULTS["max_radial"],
-                 max_angular=DESCRIPTOR_DEFAULTS["max_angular"],
-                 atomic_gaussian_width=DESCRIPTOR_DEFAULTS["atomic_gaussian_width"],
-                 cutoff_smooth_width=DESCRIPTOR_DEFAULTS["cutoff_smooth_width"],
-                 center_atom_weight=DESCRIPTOR_DEFAULTS["center_atom_weight"], species=None,
-                 zeta=GPR_DEFAULTS["zeta"], regularizer=GPR_DEFAULTS["regularizer"], n_sparse=GPR_DEFAULTS["n_sparse"],
-                 n_features=GPR_DEFAULTS["n_features"], feature_selection=GPR_DEFAULTS["feature_selection"],
-                 jitter=GPR_DEFAULTS["jitter"],
-                 prediction=GPR_DEFAULTS["prediction"], random_state=GPR_DEFAULTS["random_state"],
-                 progress=GPR_DEFAULTS["progress"]):
+                 cutoff=settings.default("cutoff"), max_radial=settings.default("max_radial"),
+                 max_angular=settings.default("max_angular"),
+                 atomic_gaussian_width=settings.default("atomic_gaussian_width"),
+                 cutoff_smooth_width=settings.default("cutoff_smooth_width"),
+                 center_atom_weight=settings.default("center_atom_weight"), species=None,
+                 zeta=settings.default("zeta"), regularizer=settings.default("regularizer"), n_sparse=settings.default("n_sparse"),
+                 n_features=settings.default("n_features"), feature_selection=settings.default("feature_selection"),
+                 jitter=settings.default("jitter"),
+                 prediction=settings.default("prediction"), random_state=settings.default("random_state"),
+                 progress=settings.default("progress")):
         self.center_species = center_species
         self.target = target
         self.cutoff = cutoff

@@ -5,11 +5,13 @@ import time
 
 import numpy as np
 
-from sagpr._frames import as_frame_list
+from sagpr.frames import as_frame_list
 from sagpr.distributed import distributed_predict
 
-from . import _features, _gpr, _sources
-from ._params import DESCRIPTOR_DEFAULTS, GPR_DEFAULTS, Estimator, center_numbers
+from . import _features, gpr, solver, sources
+from sagpr import settings
+
+from ._estimator import Estimator, center_numbers
 
 
 #: "auto" prediction avoids contracted weights larger than this many entries (1 GiB of float64)
@@ -68,29 +70,29 @@ class SAGPR(Estimator):
     timings_.
     """
 
-    _param_names = ("o3_lambda",) + tuple(DESCRIPTOR_DEFAULTS) + ("center_species",) + tuple(GPR_DEFAULTS)
+    _param_names = ("o3_lambda",) + settings.DESCRIPTOR + ("center_species",) + settings.GPR
 
     def __init__(
         self,
         *,
         o3_lambda,
-        cutoff=DESCRIPTOR_DEFAULTS["cutoff"],
-        max_radial=DESCRIPTOR_DEFAULTS["max_radial"],
-        max_angular=DESCRIPTOR_DEFAULTS["max_angular"],
-        atomic_gaussian_width=DESCRIPTOR_DEFAULTS["atomic_gaussian_width"],
-        cutoff_smooth_width=DESCRIPTOR_DEFAULTS["cutoff_smooth_width"],
-        center_atom_weight=DESCRIPTOR_DEFAULTS["center_atom_weight"],
+        cutoff=settings.default("cutoff"),
+        max_radial=settings.default("max_radial"),
+        max_angular=settings.default("max_angular"),
+        atomic_gaussian_width=settings.default("atomic_gaussian_width"),
+        cutoff_smooth_width=settings.default("cutoff_smooth_width"),
+        center_atom_weight=settings.default("center_atom_weight"),
         species=None,
         center_species=None,
-        zeta=GPR_DEFAULTS["zeta"],
-        regularizer=GPR_DEFAULTS["regularizer"],
-        n_sparse=GPR_DEFAULTS["n_sparse"],
-        n_features=GPR_DEFAULTS["n_features"],
-        feature_selection=GPR_DEFAULTS["feature_selection"],
-        jitter=GPR_DEFAULTS["jitter"],
-        prediction=GPR_DEFAULTS["prediction"],
-        random_state=GPR_DEFAULTS["random_state"],
-        progress=GPR_DEFAULTS["progress"],
+        zeta=settings.default("zeta"),
+        regularizer=settings.default("regularizer"),
+        n_sparse=settings.default("n_sparse"),
+        n_features=settings.default("n_features"),
+        feature_selection=settings.default("feature_selection"),
+        jitter=settings.default("jitter"),
+        prediction=settings.default("prediction"),
+        random_state=settings.default("random_state"),
+        progress=settings.default("progress"),
     ):
         self.o3_lambda = o3_lambda
         self.cutoff = cutoff
@@ -112,10 +114,6 @@ class SAGPR(Estimator):
         self.progress = progress
         self._validate_params()
 
-    def _extra_checks(self):
-        if self.prediction == "contracted" and self.zeta not in (1, 2):
-            raise ValueError(f"prediction='contracted' needs zeta 1 or 2, got zeta={self.zeta}")
-
     # ---------------------------------------------------------------- frames
     def compute_features(self, frames, center_species=None):
         """(x^lambda, x^0) of the centres: (n, 2 lambda + 1, F) and (n, F0), before feature selection."""
@@ -125,20 +123,14 @@ class SAGPR(Estimator):
         if centers is None:
             centers = _features.frame_species(frames)
         params = self.get_params()
-        x = _features.compute(_features.cached_calculator(self, params, self.o3_lambda, species), frames, centers,
-                              self.progress, f"lambda={self.o3_lambda} features")
-        if self.o3_lambda == 0:
-            return x, np.ascontiguousarray(x[:, 0, :])
-        x0 = _features.compute(_features.cached_calculator(self, params, 0, species), frames, centers, self.progress,
-                               "lambda=0 features")
-        return x, x0[:, 0, :].copy()
+        return _features.feature_pair(self, params, self.o3_lambda, species, frames, centers, self.progress)
 
     def _species_for(self, frames):
         if hasattr(self, "species_"):
             _features.check_species(frames, self.species_)
             return self.species_
         if self.species is not None:
-            from sagpr._frames import species_numbers
+            from sagpr.frames import species_numbers
 
             species = species_numbers(self.species)
             _features.check_species(frames, species)
@@ -150,7 +142,7 @@ class SAGPR(Estimator):
             return self.center_species_
         return center_numbers(self.center_species)
 
-    def fit(self, frames, y, center_species=None, active=None, *, client=None, block_size=_sources.BLOCK_SIZE):
+    def fit(self, frames, y, center_species=None, active=None, *, client=None, block_size=sources.BLOCK_SIZE):
         """Fit on the centre environments of `frames` (frame then atom order); y: (n_centres, 2 lambda + 1).
 
         active: optional indices (or mask) of centres to use as the active set instead of FPS.
@@ -158,7 +150,7 @@ class SAGPR(Estimator):
         computed on the cluster, one task per block of ``block_size`` environments (the client
         holds only the lambda=0 features and the (M (2 lambda + 1))^2 system).
         block_size: environments per block of the normal-equation sum; serial and distributed
-        fits with the same block_size add the same numbers in the same order (see _sources).
+        fits with the same block_size add the same numbers in the same order (see sagpr.models.sources).
         """
         self._validate_params()
         frames = as_frame_list(frames)
@@ -174,8 +166,8 @@ class SAGPR(Estimator):
         start = time.perf_counter()
         if client is not None:
             params = self.get_params()
-            self.n_features_in_ = _sources.feature_sizes(params, self.o3_lambda, species)
-            source = _sources.cluster_source(client, params, self.o3_lambda, species, centers, frames, y,
+            self.n_features_in_ = sources.feature_sizes(params, self.o3_lambda, species)
+            source = sources.cluster_source(client, params, self.o3_lambda, species, centers, frames, y,
                                              block_size=block_size)
             self._fit_source(source, y, active)
         else:
@@ -197,9 +189,7 @@ class SAGPR(Estimator):
             return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
         self._check_fitted()
         frames = as_frame_list(frames)
-        start = time.perf_counter()
         x, x0 = self.compute_features(frames)
-        self.timings_["predict_features"] = time.perf_counter() - start
         return self.predict_features(x, x0)
 
     def score(self, frames, y):
@@ -224,7 +214,7 @@ class SAGPR(Estimator):
         return y
 
     # -------------------------------------------------------------- features
-    def fit_features(self, x, x0, y, active=None, *, block_size=_sources.BLOCK_SIZE):
+    def fit_features(self, x, x0, y, active=None, *, block_size=sources.BLOCK_SIZE):
         """Fit on precomputed features x (n, 2 lambda + 1, F), x0 (n, F0) (None for lambda=0: x[:, 0]).
 
         active: optional indices (or boolean mask) of the training environments to use as the
@@ -233,49 +223,36 @@ class SAGPR(Estimator):
         self._validate_params()
         if x0 is None:
             x0 = np.asarray(x)[:, 0, :]
-        x, x0 = _gpr.as_features(x, x0, "training features")
+        x, x0 = gpr.as_features(x, x0, "training features")
         d = 2 * self.o3_lambda + 1
         if x.shape[1] != d:
             raise ValueError(f"features have {x.shape[1]} components, o3_lambda={self.o3_lambda} needs {d}")
         y = self._check_targets(y, len(x))
         self.n_features_in_ = (x.shape[2], x0.shape[1])
-        return self._fit_source(_sources.ArraySource(x, x0, y, block_size=block_size), y, active)
+        return self._fit_source(sources.ArraySource(x, x0, y, block_size=block_size), y, active)
 
-    def _select_features(self, source):
+    def select_features(self, source):
         """(selection, lambda=0 selection) from samples of the source's environments, or (None, None)
-        without n_features (see _gpr.select_features and _gpr.pca_projection)."""
-        if self.n_features is None:
-            return None, None
-        d = 2 * self.o3_lambda + 1
-        select = _gpr.select_features if self.feature_selection == "fps" else _gpr.pca_projection
-        rows = _gpr.sample_rows(source.n, d, self.random_state)
-        rows0 = _gpr.sample_rows(source.n, 1, self.random_state)
-        parts = source.raw_map(_sources.take_rows, (rows, rows0))
-        selection = select(np.concatenate([p[0] for p in parts]), self.n_features)
-        if self.o3_lambda == 0:
-            return selection, selection
-        return selection, select(np.concatenate([p[1] for p in parts])[:, None, :], self.n_features)
-
-    def _jitter(self):
-        """The jitter argument of the C++ solves: -1 asks for the automatic diagonal shift."""
-        return -1.0 if self.jitter == "auto" else float(self.jitter)
+        without n_features (see sources.select_features)."""
+        return sources.select_features(source, self.o3_lambda, self.n_features, self.feature_selection,
+                                        self.random_state)
 
     def _fit_source(self, source, y, active=None):
-        """The fit proper, as passes over the training environments of `source` (see _sources)."""
+        """The fit proper, as passes over the training environments of `source` (see sagpr.models.sources)."""
         d = 2 * self.o3_lambda + 1
         self.n_train_ = source.n
         timings = {}
         start = time.perf_counter()
         self.y_mean_ = y.mean(axis=0) if self.o3_lambda == 0 else np.zeros(d)
 
-        self.feature_indices_, self.feature_indices0_ = self._select_features(source)
+        self.feature_indices_, self.feature_indices0_ = self.select_features(source)
         source.set_transform(self.o3_lambda, self.feature_indices_, self.feature_indices0_)
         timings["feature_selection"] = time.perf_counter() - start
 
         # environments whose lambda features vanish by symmetry carry no information (zero
         # kernel rows) and would make K_MM singular: never use them as active points
         start = time.perf_counter()
-        parts = source.map(_sources.x0_and_mask, None)
+        parts = source.map(sources.x0_and_mask, None)
         x0 = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
         candidates = np.flatnonzero(np.concatenate([p[1] for p in parts]))
         del parts
@@ -293,96 +270,97 @@ class SAGPR(Estimator):
             active = candidates
             self.solver_ = "full"
         else:
-            active = _gpr.select_active(x0, self.n_sparse, self.random_state, candidates)
+            active = gpr.select_active(x0, self.n_sparse, self.random_state, candidates)
             self.solver_ = "sparse"
         a0 = np.ascontiguousarray(x0[active])
         del x0
         order = np.argsort(active, kind="stable")  # FPS order; chunks deliver rows in index order
-        rows = np.concatenate(source.map(_sources.take_active, active[order]))
+        rows = np.concatenate(source.map(sources.take_active, active[order]))
         a = np.empty_like(rows)
         a[order] = rows
         del rows
         timings["active_selection"] = time.perf_counter() - start
-        jitter = self._jitter()
         from tqdm.auto import tqdm
 
+        start = time.perf_counter()
         if self.solver_ == "full":
-            start = time.perf_counter()
-            w, self.jitter_ = _gpr.solve_full(a, a0, y[active] - self.y_mean_, self.zeta, self.regularizer, jitter)
-            timings["solve"] = time.perf_counter() - start
+            system = solver.full_solver(gpr.kernel_symmetric(a, a0, self.zeta), y[active] - self.y_mean_,
+                                        y_mean=self.y_mean_, jitter=self.jitter)
         else:
-            start = time.perf_counter()
             with tqdm(total=source.n, desc="kernel accumulation", unit="env", disable=not self.progress,
                       delay=2.0) as bar:
-                ktk, kty = source.sum(_sources.normal_equations, (a, a0, int(self.zeta), self.y_mean_), progress=bar)
+                ktk, kty = source.sum(sources.normal_equations, (a, a0, int(self.zeta), self.y_mean_), progress=bar)
             timings["kernel_accumulation"] = time.perf_counter() - start
             start = time.perf_counter()
-            # A = K_MN K_NM + regularizer K_MM formed and factorised in place: peak memory
-            # is two (M d)^2 matrices
-            kmm = _gpr._core.kernel_symmetric(a, a0, int(self.zeta))
-            kmm *= float(self.regularizer)
-            ktk += kmm
-            del kmm
-            w, self.jitter_ = _gpr._core.cholesky_solve(ktk, kty, jitter, overwrite_a=True)
+            system = solver.sparse_solver(ktk, kty, gpr.kernel_symmetric(a, a0, self.zeta), y_mean=self.y_mean_,
+                                          jitter=self.jitter)
             del ktk
-            w = w.reshape(len(active), d)
-            timings["solve"] = time.perf_counter() - start
+        # the system is formed and factorised in the sums' own memory: peak two (M d)^2 matrices
+        w = system.solve(self.regularizer, overwrite=True).reshape(len(active), d)
+        self.jitter_ = system.jitter_
+        timings["solve"] = time.perf_counter() - start
         self.active_indices_ = active
         self.active_features_ = a
         self.active_features0_ = a0
         self.weights_ = w
         self.timings_ = timings
-        self._contracted = None
+        self._prepare_prediction()
         return self
 
     def _transform(self, x, x0):
-        return _gpr.transform(x, x0, self.o3_lambda, self.feature_indices_, self.feature_indices0_)
+        return gpr.transform(x, x0, self.o3_lambda, self.feature_indices_, self.feature_indices0_)
 
     def prediction_method(self):
         """'kernel' or 'contracted': the route predict_features takes."""
         if self.prediction != "auto":
             return self.prediction
         a = self.active_features_
-        kernel_cost, contracted_cost = _gpr.prediction_costs(a.shape[1], a.shape[2], self.active_features0_.shape[1],
+        kernel_cost, contracted_cost = gpr.prediction_costs(a.shape[1], a.shape[2], self.active_features0_.shape[1],
                                                              len(a), self.zeta)
         too_big = a.shape[2] * self.active_features0_.shape[1] > CONTRACTED_MAX_ENTRIES
         return "contracted" if contracted_cost is not None and contracted_cost < kernel_cost and not too_big else "kernel"
 
     def contracted_weights(self):
-        """The weights contracted with the active set (zeta 1: (F, 1); zeta 2: (F, F0)), cached."""
+        """The weights contracted with the active set (zeta 1: (F, 1); zeta 2: (F, F0))."""
         self._check_fitted()
-        if getattr(self, "_contracted", None) is None:
-            self._contracted = _gpr.contract(self.active_features_, self.active_features0_, self.weights_, self.zeta)
-        return self._contracted
+        return self._contraction()
+
+    def _contraction(self):
+        # computed once when fitted or loaded with a contracted route, so predict changes nothing
+        if self._contracted is not None:
+            return self._contracted
+        return gpr.contract(self.active_features_, self.active_features0_, self.weights_, self.zeta)
+
+    def _prepare_prediction(self):
+        self._contracted = None
+        if self.prediction_method() == "contracted":
+            self._contracted = gpr.contract(self.active_features_, self.active_features0_, self.weights_, self.zeta)
 
     def predict_features(self, x, x0, method=None):
         """Predictions (n, 2 lambda + 1) from precomputed features (before feature selection)."""
         self._check_fitted()
         if x0 is None:
             x0 = np.asarray(x)[:, 0, :]
-        x, x0 = _gpr.as_features(x, x0, "prediction features")
+        x, x0 = gpr.as_features(x, x0, "prediction features")
         d = self.active_features_.shape[1]
         if x.shape[1] != d or (x.shape[2], x0.shape[1]) != tuple(self.n_features_in_):
             raise ValueError(f"features of shape {x.shape[1:]} and lambda=0 features {x0.shape[1]} do not match "
                              f"the model's ({d}, {self.n_features_in_[0]}) and {self.n_features_in_[1]}")
         x, x0 = self._transform(x, x0)
         method = method or self.prediction_method()
-        start = time.perf_counter()
         from tqdm.auto import tqdm
 
         if method == "contracted":
-            y = _gpr.predict_contracted(x, x0, self.contracted_weights(), self.zeta)
+            y = gpr.predict_contracted(x, x0, self._contraction(), self.zeta)
         else:
             with tqdm(total=len(x), desc="prediction", unit="env", disable=not self.progress, delay=2.0) as bar:
-                y = _gpr.predict_kernel(x, x0, self.active_features_, self.active_features0_, self.weights_,
+                y = gpr.predict_kernel(x, x0, self.active_features_, self.active_features0_, self.weights_,
                                         self.zeta, progress=bar)
         # symmetry-zero environments: exactly zero lambda > 0 prediction (already so up to the
         # sign of zero; made explicit so no mean or round-off can creep in)
         if self.o3_lambda > 0:
-            y[~_gpr.nonzero_environments(x)] = 0.0
+            y[~gpr.nonzero_environments(x)] = 0.0
         y = y + self.y_mean_
-        if hasattr(self, "timings_"):
-            self.timings_["predict"] = time.perf_counter() - start
         return y
 
     # ---------------------------------------------------------------- saving
@@ -415,4 +393,4 @@ class SAGPR(Estimator):
         self.n_train_ = meta["n_train_"]
         self.n_features_in_ = tuple(meta["n_features_in_"])
         self.timings_ = {}
-        self._contracted = None
+        self._prepare_prediction()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._atomic import atomic_path
+from ..atomic import atomic_path
 
 
 def pyplot():

@@ -10,6 +10,7 @@ import numpy as np
 from ase import Atoms
 
 from ..isotopes import get_isotope
+from ..quantities import QUANTITIES
 from .common import pyplot, save_figure
 
 __all__ = ["pair_distances", "quadrupolar_parameters", "dataset_summary"]
@@ -38,7 +39,8 @@ def pair_distances(frames: Iterable[Atoms], cutoff: float = 4.0) -> Dict[Tuple[s
 def quadrupolar_parameters(frames: Iterable[Atoms], elements: Sequence[str] = ("Li", "Ti", "O")):
     """{element: (C_Q in MHz, eta)} over all sites of the frames, for the default isotope of each
     element (sagpr.nmr: 7Li, 47Ti, 17O, 27Al, ...)."""
-    from ..nmr import asymmetry, convert_efg, normalize_units, quadrupolar_coupling
+    from ..nmr import asymmetry, quadrupolar_coupling
+    from ..units import convert_efg, normalize_units
 
     efgs: Dict[str, list] = {e: [] for e in elements}
     for k, atoms in enumerate(frames):
@@ -91,11 +93,11 @@ def dataset_summary(
         label = get_isotope(e).label
         ax_cq = fig.add_subplot(grid[1, col])
         ax_cq.hist(cq, bins=bins, color=f"C{col}")
-        ax_cq.set_xlabel(f"$C_Q$ ({label}) / MHz")
+        ax_cq.set_xlabel(f"{QUANTITIES['cq'].latex} ({label}) / {QUANTITIES['cq'].unit}")
         ax_cq.set_ylabel("sites")
         ax_eta = fig.add_subplot(grid[2, col])
         ax_eta.hist(eta, bins=np.linspace(0, 1, bins // 2 + 1), color=f"C{col}")
-        ax_eta.set_xlabel(rf"$\eta$ ({label})")
+        ax_eta.set_xlabel(f"{QUANTITIES['eta'].latex} ({label})")
         ax_eta.set_ylabel("sites")
     if path is not None:
         save_figure(fig, path)

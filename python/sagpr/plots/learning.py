@@ -5,10 +5,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..quantities import QUANTITIES, axis_label, derived
 from .common import pyplot
 
-PANELS = (("C~Q", r"MAE $\tilde{C}_Q$"), ("eta~", r"MAE $\tilde{\eta}$"), ("theta", r"MAE $\theta$ (rad)"),
-          ("phi", r"MAE $\phi$ (rad)"), ("omega_Q", r"MAE $\omega_Q$ (kHz)"), ("q~", r"$1 - \tilde{q}$"))
+#: (score name, panel title): MAE of the scalar targets, then 1 - mean q~ (sagpr.quantities)
+PANELS = tuple((QUANTITIES[k].name, f"MAE {axis_label(k)}") for k in ("cq_tilde", "eta_tilde", "theta", "phi", "omega_q")) + (
+    (QUANTITIES["q_tilde"].name, f"$1 - {QUANTITIES['q_tilde'].latex[1:-1]}$"),)
+_OMEGA = QUANTITIES["omega_q"].name
 
 
 def learning_figure(learning: Sequence[dict], panels=PANELS, *, resolution: float = None):
@@ -30,14 +33,14 @@ def learning_figure(learning: Sequence[dict], panels=PANELS, *, resolution: floa
             values = np.array([np.nan if v is None else v for v in values], dtype=float)
             if np.isfinite(values).any():
                 ax.plot(n, values, label=approach, **style)
-            if key == "omega_Q" and approach == "scalar":
-                derived = [(e.get("scalar") or {}).get("omega_Q (derived)", {}).get("mae", np.nan) for e in learning]
-                derived = np.array([np.nan if v is None else v for v in derived], dtype=float)
-                if np.isfinite(derived).any():
-                    ax.plot(n, derived, ls="--", label="derived scalar", color="tab:green", marker="^")
-        if key == "omega_Q" and resolution:
+            if key == _OMEGA and approach == "scalar":
+                from_scalars = [(e.get("scalar") or {}).get(derived(_OMEGA), {}).get("mae", np.nan) for e in learning]
+                from_scalars = np.array([np.nan if v is None else v for v in from_scalars], dtype=float)
+                if np.isfinite(from_scalars).any():
+                    ax.plot(n, from_scalars, ls="--", label="derived scalar", color="tab:green", marker="^")
+        if key == _OMEGA and resolution:
             ax.axhline(resolution, color="0.5", lw=0.8, ls=":", label=f"{resolution:g} kHz")
-        if key == "omega_Q":
+        if key == _OMEGA:
             ax.legend(fontsize=6)
         ax.set_xscale("log")
         ax.set_yscale("log")

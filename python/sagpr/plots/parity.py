@@ -11,10 +11,12 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from ..metrics import pearson
+from ..quantities import axis_label
 from .common import pyplot
 
-QUANTITY_LABELS = {"cq_tilde": r"$\tilde{C}_Q$", "eta_tilde": r"$\tilde{\eta}$", "theta": r"$\theta$ (rad)",
-                   "phi": r"$\phi$ (rad)", "omega_q": r"$\omega_Q$ (kHz)"}
+#: axis labels of the scalar targets (sagpr.quantities): r"$\tilde{C}_Q$", r"$\theta$ (rad)", ...
+QUANTITY_LABELS = {k: axis_label(k) for k in ("cq_tilde", "eta_tilde", "theta", "phi", "omega_q")}
 COLORS = {"scalar": "tab:orange", "tensorial": "tab:blue", "reference": "0.3", "derived": "tab:green"}
 
 
@@ -33,7 +35,7 @@ def _parity(ax, ref, pred, color, title=None, band=None):
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal", adjustable="box")
     mae = np.mean(np.abs(pred - ref))
-    r = np.corrcoef(ref, pred)[0, 1] if ref.size > 1 and np.std(ref) > 0 and np.std(pred) > 0 else float("nan")
+    r = pearson(ref, pred)
     ax.text(0.03, 0.97, f"MAE {mae:.3g}\nr {r:.3f}", transform=ax.transAxes, va="top", fontsize=7)
     if title:
         ax.set_title(title, fontsize=9)
@@ -98,9 +100,9 @@ def omega_parity_figure(reference: np.ndarray, predictions: Mapping[str, np.ndar
         ax.axhline(0.0, color="k", lw=0.8)
         ax.scatter(reference, pred - reference, s=6, alpha=0.6, color=color, edgecolors="none")
         ax.set_xlim(lo - 0.03 * (hi - lo), hi + 0.03 * (hi - lo))
-        ax.set_xlabel(r"reference $\omega_Q$ (kHz)")
+        ax.set_xlabel(f"reference {axis_label('omega_q')}")
     axes[1, 0].set_ylabel("error (kHz)")
-    axes[0, 0].set_ylabel(r"predicted $\omega_Q$ (kHz)")
+    axes[0, 0].set_ylabel(f"predicted {axis_label('omega_q')}")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

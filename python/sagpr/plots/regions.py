@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..quantities import QUANTITIES
 from .common import pyplot
+
+_OMEGA_AXIS = f"{QUANTITIES['omega_q'].latex} / {QUANTITIES['omega_q'].unit}"  # $\omega_Q$ / kHz
 
 
 def region_colors(n):
@@ -12,7 +15,7 @@ def region_colors(n):
     return [cmap(k % 10) for k in range(n)]
 
 
-def plot_region_histogram(regions, *, xlabel=r"$\omega_Q$ / kHz", ax=None):
+def plot_region_histogram(regions, *, xlabel=_OMEGA_AXIS, ax=None):
     """Bar histogram with the bins of each region coloured and unclassified bins grey."""
     plt = pyplot()
     if ax is None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from .._atomic import write_text_atomic
+from ..atomic import write_text_atomic
 
 
 def _key(params: Any) -> str:

@@ -44,9 +44,9 @@ def collect_sites(frames, species: str, *, isotope: Optional[str] = None, efg_ke
     """
     from ase.data import atomic_numbers
 
-    from sagpr._frames import as_frame_list
+    from sagpr.frames import as_frame_list
     from sagpr.isotopes import get_isotope
-    from sagpr.nmr import normalize_units
+    from sagpr.units import normalize_units
     from sagpr.tensors import check_efg
 
     frames = as_frame_list(frames)

@@ -165,12 +165,9 @@ def accumulate(x, x0, y, a, a0, zeta, chunk=512, block=64, progress=None):
     return ktk, kty
 
 
-def solve_full(x, x0, y, zeta, regularizer, jitter):
-    """Full-GPR weights (n, d) from (K + regularizer I) w = y, and the jitter used."""
-    k = _core.kernel_symmetric(x, x0, int(zeta))
-    k[np.diag_indices_from(k)] += regularizer
-    w, used = _core.cholesky_solve(k, np.ascontiguousarray(y, dtype=np.float64).ravel(), float(jitter), overwrite_a=True)
-    return w.reshape(x.shape[0], x.shape[1]), used
+def kernel_symmetric(a, a0, zeta):
+    """K_MM (M d, M d) of one feature set with itself."""
+    return _core.kernel_symmetric(a, a0, int(zeta))
 
 
 def predict_kernel(x, x0, a, a0, w, zeta, chunk=2048, progress=None):

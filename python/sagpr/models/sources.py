@@ -21,7 +21,7 @@ import numpy as np
 
 from sagpr.distributed import broadcast
 
-from . import _gpr
+from . import gpr
 
 #: environments per block of the normal-equation sum (and per task on a cluster)
 BLOCK_SIZE = 512
@@ -68,7 +68,7 @@ class ArraySource:
             else:
                 # block by block, as ClusterSource does (projections are row by row, so this
                 # only keeps the two paths' code alike; it also bounds temporaries)
-                parts = [_gpr.transform(self.x[i:i + self.block_size], self.x0[i:i + self.block_size], lam, sel, sel0)
+                parts = [gpr.transform(self.x[i:i + self.block_size], self.x0[i:i + self.block_size], lam, sel, sel0)
                          for i in range(0, self.n, self.block_size)]
                 self._transformed = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
         return self._transformed
@@ -115,17 +115,12 @@ class Featurizer:
     def __call__(self, frames):
         from . import _features
 
-        x = _features.compute(_features.cached_calculator(self, self.params, self.o3_lambda, self.species),
-                              frames, self.centers)
-        if self.o3_lambda == 0:
-            return x, np.ascontiguousarray(x[:, 0, :])
-        x0 = _features.compute(_features.cached_calculator(self, self.params, 0, self.species), frames, self.centers)
-        return x, np.ascontiguousarray(x0[:, 0, :])
+        return _features.feature_pair(self, self.params, self.o3_lambda, self.species, frames, self.centers)
 
 
 def _block_task(function, state, featurizer, selection, frames, y, offset, local, numbers):
     """Features of `frames` (input positions `numbers`), rows local[0]:local[1] (the block), then function(...)."""
-    from sagpr._frames import renumber_frame_error
+    from sagpr.frames import renumber_frame_error
 
     try:
         x, x0 = featurizer(frames)
@@ -135,7 +130,7 @@ def _block_task(function, state, featurizer, selection, frames, y, offset, local
     if len(x) != len(y):
         raise RuntimeError(f"frames {numbers[0]}-{numbers[-1]}: {len(x)} centres for {len(y)} targets")
     if selection is not None:
-        x, x0 = _gpr.transform(x, x0, *selection)
+        x, x0 = gpr.transform(x, x0, *selection)
     return function(state, np.ascontiguousarray(x), np.ascontiguousarray(x0), y, offset)
 
 
@@ -223,6 +218,23 @@ class ClusterSource:
         return total.result()
 
 
+def select_features(source, o3_lambda, n_features, feature_selection, random_state):
+    """(selection, lambda=0 selection) from samples of the source's environments (before feature
+    selection), or (None, None) when n_features is None (see gpr.select_features and
+    gpr.pca_projection). The samples depend on the features only, never the labels."""
+    if n_features is None:
+        return None, None
+    d = 2 * int(o3_lambda) + 1
+    select = gpr.select_features if feature_selection == "fps" else gpr.pca_projection
+    rows = gpr.sample_rows(source.n, d, random_state)
+    rows0 = gpr.sample_rows(source.n, 1, random_state)
+    parts = source.raw_map(take_rows, (rows, rows0))
+    selection = select(np.concatenate([p[0] for p in parts]), n_features)
+    if o3_lambda == 0:
+        return selection, selection
+    return selection, select(np.concatenate([p[1] for p in parts])[:, None, :], n_features)
+
+
 # ------------------------------------------------------------------ pass functions
 def _local(indices, offset, n):
     """Indices (sorted, global) falling in [offset, offset + n), as local indices."""
@@ -238,7 +250,7 @@ def take_rows(state, x, x0, y, offset):
 
 def x0_and_mask(state, x, x0, y, offset):
     """The block's lambda=0 features and which environments have non-zero lambda features."""
-    return x0, _gpr.nonzero_environments(x)
+    return x0, gpr.nonzero_environments(x)
 
 
 def take_active(state, x, x0, y, offset):
@@ -249,8 +261,8 @@ def take_active(state, x, x0, y, offset):
 def normal_equations(state, x, x0, y, offset):
     """The block's (K_MN K_NM lower triangle, K_MN y), environments with zero features left out."""
     a, a0, zeta, y_mean = state
-    keep = _gpr.nonzero_environments(x)
+    keep = gpr.nonzero_environments(x)
     if not keep.all():
         x, x0, y = x[keep], x0[keep], y[keep]
-    return _gpr.accumulate(np.ascontiguousarray(x), np.ascontiguousarray(x0), y - y_mean, a, a0, zeta,
+    return gpr.accumulate(np.ascontiguousarray(x), np.ascontiguousarray(x0), y - y_mean, a, a0, zeta,
                            chunk=max(len(x), 1))

@@ -6,6 +6,8 @@ training set's values:
     cq_tilde  = (Vzz - mu) / sigma          eta_tilde = (Vxx - Vyy) / mu
     theta, phi: angles of the field b0 in the principal axis system (radians)
     omega_q   = first-order quadrupolar frequency (kHz)
+The formulas are sagpr.nmr's (normalized_observables, quadrupolar_frequency_from_principal,
+axis_relabellings); names and units come from sagpr.quantities.
 
 Angles are learned and scored in their fundamental domain [0, pi/2]: every observable depends on
 them only through cos^2 theta and cos 2 phi (the PAS axes' signs and the sign of b0 are
@@ -19,10 +21,13 @@ from typing import Dict
 
 import numpy as np
 
+from sagpr import nmr
+from sagpr.quantities import QUANTITIES
+
 #: scalar targets in the order of the study's figures, with display names and units
 TARGETS = ("cq_tilde", "eta_tilde", "theta", "phi", "omega_q")
-LABELS = {"cq_tilde": "C~Q", "eta_tilde": "eta~", "theta": "theta", "phi": "phi", "omega_q": "omega_Q"}
-UNITS = {"cq_tilde": "-", "eta_tilde": "-", "theta": "rad", "phi": "rad", "omega_q": "kHz"}
+LABELS = {k: QUANTITIES[k].name for k in TARGETS}
+UNITS = {k: QUANTITIES[k].unit for k in TARGETS}
 ANGLES = ("theta", "phi")
 
 
@@ -62,16 +67,12 @@ def scalar_targets(V, isotope, stats, *, b0=(0.0, 0.0, 1.0), units: str = "au", 
 
     Angles in radians, folded into [0, pi/2]; omega_q in kHz.
     """
-    from sagpr import nmr
-
-    if not isinstance(stats, nmr.ReferenceStats):
-        stats = nmr.ReferenceStats.from_dict(stats)
-    st = stats.to(units)
     values, frames = nmr.principal_components(V, labels=labels)
     theta, phi = nmr.field_angles(V, b0, frames=frames)
+    cq_tilde, eta_tilde = nmr.normalized_observables(values, stats, units)
     return {
-        "cq_tilde": (values[:, 2] - st.mu) / st.sigma,
-        "eta_tilde": (values[:, 0] - values[:, 1]) / st.mu,
+        "cq_tilde": cq_tilde,
+        "eta_tilde": eta_tilde,
         "theta": fold_theta(theta),
         "phi": fold_phi(phi),
         "omega_q": nmr.quadrupolar_frequency(V, isotope, b0, units, labels=labels),
@@ -84,50 +85,24 @@ def derived_omega_q(cq_tilde, eta_tilde, theta, phi, isotope, stats, *, units: s
     Vzz = mu + sigma C~Q and Vxx - Vyy = mu eta~, so
     omega_Q = 3/(2I(2I-1)) (eQ/h) [Vzz (3 cos^2 theta - 1) + (Vxx - Vyy) sin^2 theta cos 2phi] / 2.
     """
-    from sagpr import nmr
-    from sagpr.isotopes import get_isotope
-
-    if not isinstance(stats, nmr.ReferenceStats):
-        stats = nmr.ReferenceStats.from_dict(stats)
-    st = stats.to("au")
-    iso = get_isotope(isotope)
-    vzz = st.mu + st.sigma * np.asarray(cq_tilde, dtype=np.float64)
-    dxy = st.mu * np.asarray(eta_tilde, dtype=np.float64)
-    c2 = np.cos(np.asarray(theta, dtype=np.float64)) ** 2
-    angular = 0.5 * (vzz * (3.0 * c2 - 1.0) + dxy * (1.0 - c2) * np.cos(2.0 * np.asarray(phi, dtype=np.float64)))
-    k = 3.0 / (2.0 * iso.spin * (2.0 * iso.spin - 1.0)) * nmr.CQ_MHZ_PER_AU_MB * iso.quadrupole_moment * 1e3
-    return k * angular
+    vzz, dxy = nmr.principal_from_normalized(cq_tilde, eta_tilde, stats, "au")
+    return nmr.quadrupolar_frequency_from_principal(vzz, dxy, theta, phi, isotope, "au")
 
 
-# Relabellings of the principal axes (new x, y, z taken from old columns) tried for near-degenerate
-# reference tensors, as sagpr.metrics does for predicted tensors: z<->y, y<->x and the two cycles.
-_RELABEL = {"zy": [0, 2, 1], "yx": [1, 0, 2], "cycle1": [1, 2, 0], "cycle2": [2, 0, 1]}
-
-
-def corrected_angle_errors(V_ref, theta_pred, phi_pred, *, b0=(0.0, 0.0, 1.0), degeneracy_tol: float = 0.05,
+def corrected_angle_errors(V_ref, theta_pred, phi_pred, *, b0=(0.0, 0.0, 1.0), degeneracy_tol: float = nmr.DEGENERACY_TOL,
                            labels=None):
     """(theta errors, phi errors) of scalar angle predictions with the near-degenerate correction.
 
     Where two principal values of the reference are within `degeneracy_tol` (relative to |Vzz|)
     the axis labels are ambiguous; there the reference angles are also taken in the relabelled
     frames and the labelling that best matches the prediction (smallest summed error) is kept,
-    the counterpart of the "corrected" scores of sagpr.nmr.metrics for tensors.
+    the counterpart of the "corrected" scores of sagpr.metrics.metrics for tensors.
     """
-    from sagpr import nmr
-
     values, frames = nmr.principal_components(V_ref, labels=labels)
     theta_r, phi_r = nmr.field_angles(V_ref, b0, frames=frames)
     et, ep = errors("theta", theta_r, theta_pred), errors("phi", phi_r, phi_pred)
-    a = np.abs(values)
-    vzz = np.where(a[:, 2] > 0, a[:, 2], 1.0)
-    amb_zy = (a[:, 2] - a[:, 1]) / vzz < degeneracy_tol
-    amb_yx = (a[:, 1] - a[:, 0]) / vzz < degeneracy_tol
-    for name, cols in _RELABEL.items():
-        allowed = {"zy": amb_zy, "yx": amb_yx}.get(name, amb_zy & amb_yx)
-        if not allowed.any():
-            continue
-        idx = np.flatnonzero(allowed)
-        t, p = nmr.field_angles(None, np.asarray(b0, dtype=float), frames=frames[idx][:, :, cols])
+    for _, idx, cols, signs in nmr.axis_relabellings(*nmr.ambiguous_axes(values, degeneracy_tol)):
+        t, p = nmr.field_angles(None, np.asarray(b0, dtype=float), frames=frames[idx][:, :, cols] * signs)
         ct, cp = errors("theta", t, np.asarray(theta_pred)[idx]), errors("phi", p, np.asarray(phi_pred)[idx])
         better = ct + cp < et[idx] + ep[idx] - 1e-12
         et[idx[better]], ep[idx[better]] = ct[better], cp[better]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Sequence
 
-from .._atomic import write_text_atomic
+from ...atomic import write_text_atomic
 
 #: The study's test-set MAEs for 7Li on DFT data (Harper et al., J. Mater. Chem. A 2025) and Pearson r
 #: of the tensorial model; angles in rad, omega_Q in kHz.
@@ -75,14 +75,14 @@ def reproduce(out, settings: ReproduceSettings = None, *, progress: bool = True)
     """Run everything into folder `out`; returns the path of the report (report.md)."""
     from ase.io import read
 
-    from ..datasets import lto, write_extxyz
-    from ..models import TensorModel
+    from ...datasets import lto, write_extxyz
     from .compare import CompareSettings, run_comparison
-    from .histogram import classify, write_histogram_report
-    from .options import QUICK
-    from .predict import predict_file
+    from ..tuning.fits import final_tensor_model
+    from ..prediction.histogram import classify, write_histogram_report
+    from ..tuning.options import QUICK
+    from ..prediction.predict import predict_file
     from .report import write_report
-    from .sites import collect_sites
+    from ..sites import collect_sites
 
     settings = settings or ReproduceSettings()
     out = Path(out)
@@ -115,7 +115,7 @@ def reproduce(out, settings: ReproduceSettings = None, *, progress: bool = True)
     for species in dict.fromkeys(("Li",) + tuple(settings.species)):
         t0 = time.perf_counter()
         best = dict(results[species].best_params["tensor"]) if species in results else dict(compare_settings.fixed)
-        models[species] = TensorModel(center_species=species, target="efg", progress=progress, **best).fit(frames)
+        models[species] = final_tensor_model(frames, species, best, progress=progress)
         models[species].save(out / f"{species.lower()}.sagpr")
         timings[f"final {species} model"] = time.perf_counter() - t0
     model = models["Li"]
@@ -138,6 +138,14 @@ def reproduce(out, settings: ReproduceSettings = None, *, progress: bool = True)
     timings["classification"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
 
+    lines = _report_lines(settings, results, large, n_li, regions, timings)
+    report = out / "report.md"
+    write_text_atomic(report, "\n".join(lines) + "\n")
+    return report
+
+
+def _report_lines(settings, results, large, n_li, regions, timings):
+    """The lines of the reproduction's report.md."""
     lines = [
         "# sagpr reproduction of the LTO EFG study" + (" (quick)" if settings.quick else ""),
         "",
@@ -177,6 +185,4 @@ def reproduce(out, settings: ReproduceSettings = None, *, progress: bool = True)
         "|---|---|",
     ]
     lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
-    report = out / "report.md"
-    write_text_atomic(report, "\n".join(lines) + "\n")
-    return report
+    return lines

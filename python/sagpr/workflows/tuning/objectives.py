@@ -1,17 +1,17 @@
 """Objectives of the hyperparameter search: what a model is tuned to predict well.
 
 - "metric" (tensorial models, the study's choice): mean of MAE(C~Q), MAE(eta~) and (1 - mean q~),
-  all from sagpr.nmr.metrics with the training set's |Vzz| statistics;
+  all from sagpr.metrics.metrics with the training set's |Vzz| statistics;
 - "vij" (tensorial, conventional): MAE of the six independent Cartesian components V_ij;
 - a scalar target name ("cq_tilde", "eta_tilde", "theta", "phi", "omega_q"): MAE of that target
-  (angles as folded distances, sagpr.workflows.targets.errors).
+  (angles as folded distances, sagpr.workflows.comparison.targets.errors).
 Lower is better for all of them.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .targets import TARGETS, errors
+from ..comparison.targets import TARGETS, errors
 
 TENSOR_OBJECTIVES = ("metric", "vij")
 OBJECTIVES = TENSOR_OBJECTIVES + TARGETS
@@ -27,14 +27,14 @@ def tensor_objective(V_ref, V_pred, isotope, stats, *, kind: str = "metric", uni
         d = symmetric_traceless_part(np.asarray(V_pred)) - symmetric_traceless_part(np.asarray(V_ref))
         iu = np.triu_indices(3)
         return float(np.mean(np.abs(d[:, iu[0], iu[1]])))
-    from sagpr import nmr
+    from sagpr import metrics
 
-    report = nmr.metrics(V_ref, V_pred, isotope, stats=stats, units=units, b0=b0)
+    report = metrics.metrics(V_ref, V_pred, isotope, stats=stats, units=units, b0=b0)
     return metric_objective(report)
 
 
 def metric_objective(report) -> float:
-    """mean(MAE C~Q, MAE eta~, 1 - q~) of a sagpr.nmr.MetricsReport."""
+    """mean(MAE C~Q, MAE eta~, 1 - q~) of a sagpr.metrics.MetricsReport."""
     return float((report["C~Q"]["mae"] + report["eta~"]["mae"] + (1.0 - report.orientation["q_tilde_mean"])) / 3.0)
 
 

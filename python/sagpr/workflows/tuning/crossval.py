@@ -1,7 +1,7 @@
 """k-fold cross-validation of the tensorial and scalar models inside a training set.
 
 CrossValidator.evaluate(model) is the `evaluate(params) -> per-fold scores` that
-sagpr.workflows.search.box_behnken_search minimises. scores(params) fits all models on every
+sagpr.workflows.tuning.search.box_behnken_search minimises. scores(params) fits all models on every
 fold at once (they share the features of a descriptor setting); results are kept in memory and,
 with cache_dir, on disk, so a repeated or resumed search refits nothing.
 """
@@ -12,13 +12,13 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .cache import RunCache
+from ..cache import RunCache
 from .features import FeatureStore
 from .fits import fit_predict_scalar, fit_predict_tensor
 from .fold_fits import FoldFitter
 from .objectives import TENSOR_OBJECTIVES, scalar_objective, tensor_objective
 from .splits import k_fold
-from .targets import TARGETS, scalar_targets
+from ..comparison.targets import TARGETS, scalar_targets
 
 #: model names: the lambda = 2 EFG model and one lambda = 0 model per scalar target
 MODELS = ("tensor",) + TARGETS

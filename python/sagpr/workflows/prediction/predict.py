@@ -8,10 +8,11 @@ from typing import Iterator, Optional
 import numpy as np
 from ase import Atoms
 
-from .._atomic import atomic_path
-from .._frames import renumber_frame_error
-from ..distributed import chunked, map_file_ranges, map_frames
-from ..nmr import normalize_units, observables
+from ...atomic import atomic_path
+from ...frames import renumber_frame_error
+from ...distributed import chunked, map_file_ranges, map_frames
+from ...nmr import observables
+from ...units import normalize_units
 
 OBSERVABLES = ("cq", "eta", "omega_q", "theta", "phi")  # MHz, -, kHz, degrees, degrees
 
@@ -101,12 +102,12 @@ def predict_file(model, source, out: Path, *, magres_dir: Optional[Path] = None,
     """
     from ase.io import write
 
-    from ..io import write_efg
+    from ...io import write_efg
 
     if shared_file:
         if client is None:
             raise ValueError("shared_file=True needs a Dask client: workers read the file themselves")
-        from ..trajectory import FrameIndex, index_frames
+        from ...trajectory import FrameIndex, index_frames
 
         if not isinstance(source, FrameIndex):
             source = index_frames(source, progress=progress)

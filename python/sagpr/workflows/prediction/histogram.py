@@ -7,7 +7,8 @@ from typing import Iterable, Iterator, List, Optional
 import numpy as np
 from ase import Atoms
 
-from ..nmr import normalize_units, quadrupolar_frequency
+from ...nmr import quadrupolar_frequency
+from ...units import normalize_units
 from .regions import Regions, find_regions
 
 
@@ -59,9 +60,9 @@ def labelled_frames(frames: Iterable[Atoms], species: str, labels: List[np.ndarr
 def write_histogram_report(regions: Regions, frames_for_picture: List[Atoms], labels: List[np.ndarray],
                            species: str, out: Path) -> List[Path]:
     """regions.json, the histogram figure and a picture of up to two structures, into `out`."""
-    from ..plots.common import save_figure
-    from ..plots.regions import plot_region_histogram, plot_sites_by_region
-    from .cache import write_json_atomic
+    from ...plots.common import save_figure
+    from ...plots.regions import plot_region_histogram, plot_sites_by_region
+    from ..cache import write_json_atomic
 
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "regions.json"]

@@ -15,7 +15,9 @@ from typing import Dict
 
 import numpy as np
 
-from .cache import write_json_atomic
+from sagpr import quantities
+
+from ..cache import write_json_atomic
 from .evaluation import QUANTITIES
 from .targets import TARGETS
 
@@ -46,7 +48,7 @@ def save_predictions(result, path) -> None:
     for t in TARGETS:
         if t in result.predictions:
             arrays[f"scalar_{t}"] = result.predictions[t]
-    from sagpr._atomic import atomic_path
+    from sagpr.atomic import atomic_path
 
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as f:
@@ -120,6 +122,9 @@ def markdown(result) -> str:
     d = report_dict(result)
     s = d["sites"]
     res = d["omega_q_resolution_khz"]
+    omega = quantities.name("omega_q")
+    omega_derived = quantities.derived(omega)
+    learned = [quantities.name(t) for t in TARGETS]  # C~Q, eta~, theta, phi, omega_Q
     lines = [f"# Scalar vs tensorial learning of {s['isotope']} EFG observables", "",
              f"Data: {s['source'] or 'in memory'}: {s['n_sites']} {s['species']} sites in {s['n_frames']} structures "
              f"(EFG units {s['units']}); train {d['n_train']}, test {d['n_test']}"
@@ -130,12 +135,12 @@ def markdown(result) -> str:
              "Angles: distances of folded angles (theta, phi in [0, pi/2]); corrected: near-degenerate axis "
              "labels reassigned. omega_Q (derived): from the four scalar predictions. q~ row: MAE is 1 - mean q~."]
     for name, table in d["scores"].items():
-        if table and "omega_Q" in table:
-            mae = table["omega_Q"]["mae"]
+        if table and omega in table:
+            mae = table[omega]["mae"]
             verdict = "within" if mae <= res else "above"
             lines.append(f"- {name} omega_Q MAE {mae:.3g} kHz: {verdict} the {res:g} kHz experimental resolution")
-        if table and "omega_Q (derived)" in table:
-            mae = table["omega_Q (derived)"]["mae"]
+        if table and omega_derived in table:
+            mae = table[omega_derived]["mae"]
             lines.append(f"- {name} (derived) omega_Q MAE {mae:.3g} kHz: "
                          f"{'within' if mae <= res else 'above'} the {res:g} kHz resolution")
     lines += ["", "## Tuned hyperparameters", "", "| model | " + " | ".join(["hyperparameters", "CV score"]) + " |",
@@ -144,12 +149,12 @@ def markdown(result) -> str:
         best = d["search"][m]["best"]
         lines.append(f"| {m} | " + ", ".join(f"{k}={_fmt(v, 4)}" for k, v in p.items()) + f" | {_fmt(best['score'])} |")
     lines += ["", "## Learning curves (test MAE)", "",
-              "| n_train | " + " | ".join(f"{a} {q}" for a in ("scalar", "tensorial") for q in ("C~Q", "eta~", "theta", "phi", "omega_Q")) + " |",
-              "|---" * 11 + "|"]
+              "| n_train | " + " | ".join(f"{a} {q}" for a in ("scalar", "tensorial") for q in learned) + " |",
+              "|---" * (1 + 2 * len(learned)) + "|"]
     for e in d["learning"]:
         cells = []
         for a in ("scalar", "tensorial"):
-            for q in ("C~Q", "eta~", "theta", "phi", "omega_Q"):
+            for q in learned:
                 cells.append(_fmt(((e.get(a) or {}).get(q) or {}).get("mae")))
         lines.append(f"| {e['n_train']} | " + " | ".join(cells) + " |")
     lines += ["", "## Searches", ""]
@@ -162,7 +167,7 @@ def markdown(result) -> str:
 
 
 def _write_text(path, text: str) -> None:
-    from sagpr._atomic import write_text_atomic
+    from sagpr.atomic import write_text_atomic
 
     write_text_atomic(path, text)
 
@@ -182,9 +187,9 @@ def write_figures(result, out_dir) -> list:
         preds["scalar"] = result.scalar["values"]["pred"]
     if result.tensorial is not None:
         preds["tensorial"] = result.tensorial["values"]["pred"]
-    quantities = [q for q in ("cq_tilde", "eta_tilde", "theta", "phi") if any(q in p for p in preds.values())]
-    if quantities:
-        fig = parity_figure(ref, preds, quantities)
+    panels = [q for q in TARGETS if q != "omega_q" and any(q in p for p in preds.values())]
+    if panels:
+        fig = parity_figure(ref, preds, panels)
         written.append(save_figure(fig, out / FIGURES[0]))
         plt.close(fig)
     om = {}
@@ -196,7 +201,7 @@ def write_figures(result, out_dir) -> list:
         om["tensorial"] = result.tensorial["values"]["pred"]["omega_q"]
     if om:
         fig = omega_parity_figure(ref["omega_q"], om, resolution=result.settings.resolution_khz,
-                                  title=f"{result.sites_info['isotope']} omega_Q")
+                                  title=f"{result.sites_info['isotope']} {quantities.name('omega_q')}")
         written.append(save_figure(fig, out / FIGURES[1]))
         plt.close(fig)
     if len(result.learning) > 1:

@@ -5,15 +5,15 @@ import glob
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from .design import Factor
+from sagpr import settings
 
-INTEGER_PARAMS = ("max_radial", "max_angular", "zeta", "n_sparse", "n_features", "random_state")
+from .design import Factor
 
 #: a small, fast setting for trying the workflow (and for CI): 3 folds, small descriptors
 QUICK = {
     "factors": (Factor("cutoff", 3.5, 5.0), Factor("atomic_gaussian_width", 0.3, 0.5),
                 Factor("regularizer", 1e-8, 1e-3, scale="log")),
-    "fixed": {"max_radial": 4, "max_angular": 3, "zeta": 2, "n_sparse": 200},
+    "fixed": settings.PRESETS["quick"],
     "n_folds": 3,
     "train_sizes": (0.25, 0.5, 1.0),
 }
@@ -32,7 +32,7 @@ def parse_factor(spec: str) -> Factor:
         lo, hi = float(low), float(high)
     except ValueError:
         raise ValueError(f"factor {spec!r}: bounds must be numbers") from None
-    integer = "int" in flags or name in INTEGER_PARAMS
+    integer = "int" in flags or settings.is_integer(name)
     return Factor(name, lo, hi, scale="log" if "log" in flags else "linear", integer=integer)
 
 
@@ -42,21 +42,13 @@ def parse_factors(text: str) -> List[Factor]:
 
 
 def parse_fixed(items: Sequence[str]) -> Dict[str, object]:
-    """["name=value", ...] -> {name: int/float/None, or the text, e.g. feature_selection=pca}."""
+    """["name=value", ...] -> {name: value parsed by sagpr.settings.parse}, e.g. feature_selection=pca."""
     out = {}
     for item in items or ():
         if "=" not in item:
             raise ValueError(f"fixed hyperparameter {item!r}: expected name=value")
         name, value = (s.strip() for s in item.split("=", 1))
-        if value.lower() == "none":
-            out[name] = None
-        elif name in INTEGER_PARAMS:
-            out[name] = int(float(value))
-        else:
-            try:
-                out[name] = float(value)
-            except ValueError:
-                out[name] = value
+        out[name] = settings.parse(name, value)
     return out
 
 
@@ -79,7 +71,7 @@ def load_sites(patterns: Sequence[str], species: str, *, isotope=None, units=Non
     """Sites of `species` from .magres / extended XYZ files (several files are concatenated)."""
     from sagpr.io import read_efg
 
-    from .sites import collect_sites
+    from ..sites import collect_sites
 
     paths = expand_paths(patterns)
     frames = []

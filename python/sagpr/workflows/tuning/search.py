@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .cache import RunCache
+from ..cache import RunCache
 from .design import Factor, ResponseSurface, box_behnken, decode_point
 
 

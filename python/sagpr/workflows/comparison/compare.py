@@ -4,7 +4,7 @@
 2. Every model tuned by a Box-Behnken search scored by k-fold CV inside the training set:
    the lambda = 2 EFG model on the metric objective (or MAE(V_ij)), and five lambda = 0 models,
    C~Q, eta~, theta, phi and omega_Q, each on its own MAE.
-3. Final fits on the whole training set, scored on the test set (sagpr.workflows.evaluation).
+3. Final fits on the whole training set, scored on the test set (sagpr.workflows.comparison.evaluation).
 4. Learning curves: the tuned models refitted on nested random subsets of the training set.
 
 Every finished fit is cached under `<out>/cache`, so an interrupted run resumes where it stopped.
@@ -19,14 +19,16 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .cache import RunCache, write_json_atomic
-from .crossval import MODELS, CrossValidator, check_models, fingerprint, index_hash
-from .design import Factor, box_behnken, design_points
+from sagpr import settings as hyperparameters
+
+from ..cache import RunCache, write_json_atomic
+from ..tuning.crossval import MODELS, CrossValidator, check_models, fingerprint, index_hash
+from ..tuning.design import Factor, box_behnken, design_points
 from .evaluation import score_scalar, score_tensorial
-from .features import FeatureStore, split_params
-from .fits import fit_predict_scalar, fit_predict_tensor
-from .search import box_behnken_search
-from .splits import train_test_split
+from ..tuning.features import FeatureStore
+from ..tuning.fits import fit_predict_scalar, fit_predict_tensor
+from ..tuning.search import box_behnken_search
+from ..tuning.splits import train_test_split
 from .targets import TARGETS, scalar_targets
 
 DEFAULT_FACTORS = (
@@ -34,7 +36,8 @@ DEFAULT_FACTORS = (
     Factor("atomic_gaussian_width", 0.3, 0.6),
     Factor("regularizer", 1e-8, 1e-2, scale="log"),
 )
-DEFAULT_FIXED = {"max_radial": 6, "max_angular": 4, "zeta": 2, "n_sparse": 500}
+#: the comparison's fixed hyperparameters (a preset: anything it leaves out takes its sagpr.settings default)
+DEFAULT_FIXED = hyperparameters.PRESETS["compare"]
 DEFAULT_TRAIN_FRACTIONS = (0.1, 0.2, 0.4, 0.7, 1.0)
 
 
@@ -113,6 +116,44 @@ class _FitCache:
         return value
 
 
+def _learning_point(n, tensorial, scalar):
+    return {"n_train": int(n), "tensorial": None if tensorial is None else tensorial["scores"],
+            "scalar": None if scalar is None else scalar["scores"]}
+
+
+def _progress_bar(progress, total, species):
+    """(tick(n), close()) of an optional tqdm bar over the comparison's runs."""
+    if not progress:
+        return (lambda n=1: None), (lambda: None)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=f"compare {species}", unit="run")
+    return (lambda n=1: bar.update(n)), bar.close
+
+
+def _run_searches(cv, models, factors, fixed, cache_root, out, tick):
+    """1. The searches: ({model: search record}, {model: best parameters}). All models are scored
+    at every design point first (they share the features of a descriptor setting), then each
+    model's search reuses those scores and verifies its own optimum."""
+    searches, best = {}, {}
+    points = list({json.dumps({**fixed, **p}, sort_keys=True): {**fixed, **p} for p in design_points(factors)}.values())
+    # points with the same descriptor setting one after the other: each setting's features once
+    points.sort(key=lambda p: tuple(float(v) for k, v in hyperparameters.split(p)[0].items() if k != "species"))
+    for point in points:
+        cv.scores(point)
+        tick(len(models))
+    for model in models:
+        result = box_behnken_search(factors, cv.evaluate(model), fixed=fixed, progress=False,
+                                    cache_dir=None if cache_root is None else cache_root / f"search_{model}")
+        tick(1)  # the surface minimum
+        searches[model] = result.to_dict()
+        searches[model]["table"] = result.table()
+        best[model] = {**fixed, **result.best["params"]}
+        if out is not None:
+            write_json_atomic(out / "search" / f"{model}.json", searches[model])
+    return searches, best
+
+
 def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir=None,
                    progress: bool = True) -> ComparisonResult:
     """Run the whole comparison on `sites` (sagpr.workflows.sites.Sites); cache under out_dir/cache."""
@@ -137,40 +178,15 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
 
     n_search = len(models) * _n_unique_runs(len(factors))
     n_total = n_search + len(models) * (1 + len(sizes))
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_total, desc=f"compare {sites.species}", unit="run")
-
-    def tick(n=1):
-        if bar is not None:
-            bar.update(n)
+    tick, close_bar = _progress_bar(progress, n_total, sites.species)
 
     cv = CrossValidator(sites, train, models=models, tensor_objective=settings.tensor_objective,
                         n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
                         b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv",
                         shared_active_set=settings.shared_active_set)
 
-    # 1. searches: all models are scored at every design point first (they share the features of
-    # a descriptor setting), then each model's search reuses them and verifies its own optimum
-    searches, best = {}, {}
     t0 = time.perf_counter()
-    points = list({json.dumps({**fixed, **p}, sort_keys=True): {**fixed, **p} for p in design_points(factors)}.values())
-    # points with the same descriptor setting one after the other: each setting's features once
-    points.sort(key=lambda p: tuple(float(v) for v in split_params(p)[0].values()))
-    for point in points:
-        cv.scores(point)
-        tick(len(models))
-    for model in models:
-        result = box_behnken_search(factors, cv.evaluate(model), fixed=fixed, progress=False,
-                                    cache_dir=None if cache_root is None else cache_root / f"search_{model}")
-        tick(1)  # the surface minimum
-        searches[model] = result.to_dict()
-        searches[model]["table"] = result.table()
-        best[model] = {**fixed, **result.best["params"]}
-        if out is not None:
-            write_json_atomic(out / "search" / f"{model}.json", searches[model])
+    searches, best = _run_searches(cv, models, factors, fixed, cache_root, out, tick)
     timings["search"] = time.perf_counter() - t0
 
     # 2. final fits and 3. learning curves, each fit cached with its predictions
@@ -209,20 +225,16 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
     t0 = time.perf_counter()
     learning = []
     for n in sizes:
-        subset = np.sort(perm[:n])
         if n == len(train):
             preds = predictions
             tick(len(models))
         else:
+            subset = np.sort(perm[:n])
             preds = {m: fit_model(m, subset) for m in models}
-        tens, scal = score(preds)
-        learning.append({"n_train": int(n),
-                         "tensorial": None if tens is None else tens["scores"],
-                         "scalar": None if scal is None else scal["scores"]})
+        learning.append(_learning_point(n, *score(preds)))
     timings["learning"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
-    if bar is not None:
-        bar.close()
+    close_bar()
 
     info = {"species": sites.species, "isotope": sites.isotope, "units": sites.units, "n_sites": len(sites),
             "n_frames": len(sites.frames), "source": sites.source, "fingerprint": fingerprint(sites)}

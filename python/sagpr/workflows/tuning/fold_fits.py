@@ -22,10 +22,11 @@ from typing import List, Sequence
 
 import numpy as np
 
-from sagpr.models import _gpr
+from sagpr import settings
+from sagpr.models import gpr, solver
+from sagpr.models.sources import ArraySource
 
-from .features import split_params
-from .fits import _model
+from .fits import make_model
 
 
 class FoldSystems:
@@ -39,16 +40,14 @@ class FoldSystems:
         """x, x0: features of the n training sites; folds: validation indices (into the n) of each
         fold. None when a fold's training part has no more usable sites than n_sparse (a
         per-fold fit is then a full GPR) or the kernel would exceed max_kernel_bytes."""
-        from sagpr.models._sources import ArraySource
-
         d = x.shape[1]
         n_active = int(model.n_sparse)
         grow = 1.2 * len(folds) / max(len(folds) - 1, 1)
         if len(x) * d * np.ceil(grow * n_active) * d * 8 > max_kernel_bytes:
             return None
-        sel, sel0 = model._select_features(ArraySource(x, x0, None))
-        x, x0 = _gpr.transform(x, x0, model.o3_lambda, sel, sel0)
-        usable = _gpr.nonzero_environments(x)
+        sel, sel0 = model.select_features(ArraySource(x, x0, None))
+        x, x0 = gpr.transform(x, x0, model.o3_lambda, sel, sel0)
+        usable = gpr.nonzero_environments(x)
         if any(usable.sum() - usable[va].sum() <= n_active for va in folds):
             return None
         self = cls()
@@ -62,7 +61,7 @@ class FoldSystems:
         # runs out of distinct environments, as a per-fold fit would.
         length = min(len(candidates), int(np.ceil(grow * n_active)))
         while True:
-            order = _gpr.select_active(x0, length, model.random_state, candidates)
+            order = gpr.select_active(x0, length, model.random_state, candidates)
             fold_active = [np.flatnonzero(~np.isin(order, va))[:n_active] for va in folds]
             if all(len(f) == n_active for f in fold_active) or len(order) < length or length == len(candidates):
                 break
@@ -75,8 +74,8 @@ class FoldSystems:
         a, a0 = np.ascontiguousarray(x[self.active]), np.ascontiguousarray(x0[self.active])
         zeta = int(model.zeta)
         # K (n d, U d): kernel of every training site with the union U of the folds' active sets
-        self.k = _gpr.kernel(x, x0, a, a0, zeta).reshape(len(x) * d, len(self.active) * d)
-        self.kmm = _gpr._core.kernel_symmetric(a, a0, zeta)
+        self.k = gpr.kernel(x, x0, a, a0, zeta).reshape(len(x) * d, len(self.active) * d)
+        self.kmm = gpr.kernel_symmetric(a, a0, zeta)
         self.blocks = []
         for va in folds:
             kb = self.k[_rows(va, d)]
@@ -95,8 +94,9 @@ class FoldSystems:
         full[np.asarray(train)] = y - y_mean
         cols = _rows(self.fold_active[fold], d)
         kty = (self.k.T @ full.ravel())[cols]
-        system = (self.total - self.blocks[fold])[np.ix_(cols, cols)] + float(regularizer) * self.kmm[np.ix_(cols, cols)]
-        w, _ = _gpr._core.cholesky_solve(np.ascontiguousarray(system), kty, jitter, overwrite_a=True)
+        system = solver.sparse_solver((self.total - self.blocks[fold])[np.ix_(cols, cols)], kty,
+                                      self.kmm[np.ix_(cols, cols)], y_mean=y_mean, jitter=jitter)
+        w = system.solve(regularizer, overwrite=True)
         return (self.k[_rows(val, d)][:, cols] @ w).reshape(len(val), d) + y_mean
 
 
@@ -126,8 +126,8 @@ class FoldFitter:
         self._unusable = set()  # settings FoldSystems.build declined
 
     def _systems_for(self, o3_lambda: int, params: dict, model):
-        desc, gpr = split_params(params)
-        shared = {k: v for k, v in {**desc, **gpr}.items() if k not in ("regularizer", "jitter", "prediction")}
+        desc, gpr_params = settings.split(params)
+        shared = {k: v for k, v in {**desc, **gpr_params}.items() if k not in ("regularizer", "jitter", "prediction")}
         key = repr((o3_lambda, sorted(shared.items())))
         if key in self._systems:
             self._systems.move_to_end(key)
@@ -150,11 +150,11 @@ class FoldFitter:
         on the training part with targets y_by_fold[k] (n_train_k, 2 lambda + 1), or None when the
         setting needs the separate per-fold fits (full GPR: as many active points as sites, or a
         kernel larger than max_bytes)."""
-        model = _model(o3_lambda, params, len(self.train))
+        model = make_model(o3_lambda, params, len(self.train))
         if model.n_sparse is None or model.n_sparse >= min(len(tr) for tr, _ in self.folds):
             return None
         systems = self._systems_for(o3_lambda, params, model)
         if systems is None:
             return None
-        return [systems.fit_predict(tr, va, k, y, model.regularizer, model._jitter())
+        return [systems.fit_predict(tr, va, k, y, model.regularizer, model.jitter)
                 for k, ((tr, va), y) in enumerate(zip(self.folds, y_by_fold))]

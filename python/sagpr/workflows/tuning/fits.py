@@ -7,36 +7,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import split_params
-
-GPR_KEYS = ("zeta", "regularizer", "n_sparse", "n_features", "feature_selection", "jitter", "prediction",
-            "random_state")
-GPR_DEFAULTS = {"zeta": 2, "regularizer": 1e-6, "n_sparse": 500}
+from sagpr import settings
 
 
-def _model(o3_lambda: int, params: dict, n_train: int):
+def make_model(o3_lambda: int, params: dict, n_train: int):
+    """The SAGPR a workflow fits for `params` (every unset hyperparameter at its sagpr.settings
+    default, as in the model the workflow saves), quiet, on n_train training sites."""
     from sagpr.models import SAGPR
 
-    desc, gpr = split_params({**GPR_DEFAULTS, **params})
-    unknown = set(gpr) - set(GPR_KEYS)
-    if unknown:
-        raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)}; descriptor: cutoff, max_radial, max_angular, "
-                         f"atomic_gaussian_width, cutoff_smooth_width, center_atom_weight; GPR: {', '.join(GPR_KEYS)}")
-    gpr = dict(gpr)
-    if "zeta" in gpr:
-        gpr["zeta"] = int(round(gpr["zeta"]))
-    if gpr.get("n_sparse") is not None:
+    desc, gpr = settings.split(params)
+    gpr["progress"] = False
+    if gpr["n_sparse"] is not None and gpr["n_sparse"] >= n_train:
         # as many active points as training sites: the full GPR gives the same model without
         # the farthest-point selection
-        gpr["n_sparse"] = None if int(gpr["n_sparse"]) >= n_train else int(gpr["n_sparse"])
-    return SAGPR(o3_lambda=o3_lambda, progress=False, **desc, **gpr)
+        gpr["n_sparse"] = None
+    return SAGPR(o3_lambda=o3_lambda, **desc, **gpr)
 
 
 def fit_predict(store, o3_lambda: int, params: dict, train, predict, y_train) -> np.ndarray:
     """Fit a SAGPR of `o3_lambda` on sites `train` with targets y_train (n, 2 lambda + 1); predict sites `predict`."""
     train, predict = np.asarray(train), np.asarray(predict)
     f = store.pair(o3_lambda, params)
-    model = _model(o3_lambda, params, len(train))
+    model = make_model(o3_lambda, params, len(train))
     y = np.asarray(y_train, dtype=np.float64).reshape(len(train), 2 * o3_lambda + 1)
     model.fit_features(f["x"][train], f["x0"][train], y)
     return model.predict_features(f["x"][predict], f["x0"][predict])
@@ -53,3 +45,19 @@ def fit_predict_tensor(store, params: dict, train, predict, V_train) -> np.ndarr
 def fit_predict_scalar(store, params: dict, train, predict, y_train) -> np.ndarray:
     """Scalars (n,) of sites `predict` from a lambda = 0 model trained on y_train of sites `train`."""
     return fit_predict(store, 0, params, train, predict, np.asarray(y_train)[:, None])[:, 0]
+
+
+def final_tensor_model(frames, species: str, params: dict, *, V=None, units=None, progress: bool = True):
+    """The tuned TensorModel of `species` fitted on every site of `frames`: the model compare
+    --save-model and reproduce save. Its hyperparameters are exactly those cross-validated
+    (sagpr.settings.split of `params`: unset ones at their defaults in both). V: the sites'
+    EFGs (n, 3, 3) when they are not atoms.arrays["efg"]; units: recorded as the model's."""
+    from sagpr.models import TensorModel
+
+    desc, gpr = settings.split(params)
+    gpr["progress"] = progress
+    model = TensorModel(center_species=species, target="efg", **desc, **gpr)
+    model.fit(frames, y=None if V is None else np.asarray(V))
+    if units is not None:
+        model.units_ = units
+    return model

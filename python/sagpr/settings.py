@@ -1,0 +1,252 @@
+"""Every hyperparameter of sagpr, in one place: name, default, type, check, and the part it belongs to.
+
+The estimators (sagpr.models), the descriptor (sagpr.LambdaSOAP), the workflows (tuning, the
+comparison) and the command line all read this table; none keeps defaults or rules of its own.
+Parts: "descriptor" (lambda-SOAP), "gpr" (kernel and solver), "model" (what is learned).
+
+    >>> from sagpr import settings
+    >>> settings.default("max_radial")
+    8
+    >>> settings.split({"cutoff": 4.5, "zeta": 2})[0]["cutoff"]
+    4.5
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Callable, Dict, Mapping, Tuple
+
+__all__ = ["Setting", "SETTINGS", "DESCRIPTOR", "GPR", "PRESETS", "default", "defaults", "check", "check_all",
+           "split", "parse", "is_integer", "describe"]
+
+
+# ------------------------------------------------------------------------------------- rules
+def _real(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value or value in (
+            float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+
+
+def _positive(name, value):
+    _real(name, value)
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def _nonnegative(name, value):
+    _real(name, value)
+    if not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+
+def _int_at_least(lowest):
+    def check(name, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lowest:
+            raise ValueError(f"{name} must be an integer >= {lowest}, got {value!r}")
+
+    return check
+
+
+def _optional(rule):
+    def check(name, value):
+        if value is not None:
+            rule(name, value)
+
+    return check
+
+
+def _choice(*options):
+    def check(name, value):
+        if value not in options:
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+
+    return check
+
+
+def _bool(name, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def _jitter(name, value):
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{name} must be 'auto' or a number >= 0, got {value!r}")
+        return
+    _nonnegative(name, value)
+
+
+def _species_list(name, value):
+    if value is None:
+        return
+    if isinstance(value, (str, numbers.Integral)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{name} must be None or a list of element symbols or atomic numbers, got {value!r}")
+    from .frames import species_numbers
+
+    if not species_numbers(list(value)):
+        raise ValueError(f"{name} must not be empty")
+
+
+def _center_species(name, value):
+    if value is None:
+        return
+    items = [value] if isinstance(value, (str, numbers.Integral)) else list(value)
+    if not items:
+        raise ValueError(f"{name} must name at least one species")
+    from .frames import species_numbers
+
+    species_numbers(items)
+
+
+# ------------------------------------------------------------------------------------- table
+@dataclass(frozen=True)
+class Setting:
+    """One hyperparameter: its default, which part of a model it configures, its rule and meaning."""
+
+    name: str
+    default: object
+    part: str  # "descriptor", "gpr" or "model"
+    rule: Callable[[str, object], None]
+    help: str
+    integer: bool = False
+
+    def check(self, value):
+        self.rule(self.name, value)
+
+
+def _s(name, default, part, rule, help, integer=False):
+    return name, Setting(name, default, part, rule, help, integer)
+
+
+#: name -> Setting. Defaults are those of the gehlenite / Li4Ti5O12 calibration runs.
+SETTINGS: Dict[str, Setting] = dict([
+    _s("o3_lambda", None, "model", _int_at_least(0), "angular order of the target (0 scalar, 2 EFG)", True),
+    _s("center_species", None, "model", _center_species, "element(s) whose environments are modelled"),
+    _s("cutoff", 5.0, "descriptor", _positive, "neighbour cutoff radius (A)"),
+    _s("max_radial", 8, "descriptor", _int_at_least(1), "number of radial basis functions", True),
+    _s("max_angular", 6, "descriptor", _int_at_least(0), "largest angular channel of the density", True),
+    _s("atomic_gaussian_width", 0.4, "descriptor", _positive, "width of each neighbour's Gaussian (A)"),
+    _s("cutoff_smooth_width", 0.5, "descriptor", _nonnegative, "width of the cosine switch at the cutoff (A)"),
+    _s("center_atom_weight", 1.0, "descriptor", _nonnegative, "weight of the centre atom's own Gaussian"),
+    _s("species", None, "descriptor", _species_list, "neighbour species channels (None: those of the data)"),
+    _s("zeta", 2, "gpr", _int_at_least(1), "kernel exponent on the lambda=0 kernel", True),
+    _s("regularizer", 1e-6, "gpr", _positive, "sigma^2 of (K_MN K_NM + sigma^2 K_MM) w = K_MN y"),
+    _s("n_sparse", 1000, "gpr", _optional(_int_at_least(1)), "active environments (None: full GPR)", True),
+    _s("n_features", None, "gpr", _optional(_int_at_least(1)), "features kept by selection (None: all)", True),
+    _s("feature_selection", "fps", "gpr", _choice("fps", "pca"), "how features are selected"),
+    _s("jitter", "auto", "gpr", _jitter, "diagonal shift of the solves ('auto': grown only as needed)"),
+    _s("prediction", "auto", "gpr", _choice("auto", "kernel", "contracted"), "prediction route"),
+    _s("random_state", 0, "gpr", _int_at_least(0), "seed of the first FPS pick and of feature sampling", True),
+    _s("progress", True, "gpr", _bool, "show progress bars on long steps"),
+])
+
+#: lambda-SOAP hyperparameters, in the order of sagpr.LambdaSOAP's keywords
+DESCRIPTOR: Tuple[str, ...] = tuple(n for n, s in SETTINGS.items() if s.part == "descriptor")
+#: kernel and solver hyperparameters
+GPR: Tuple[str, ...] = tuple(n for n, s in SETTINGS.items() if s.part == "gpr")
+
+#: Named sets of fixed values the workflows start from (explicit choices, not defaults: anything a
+#: preset leaves out takes the default above, in cross-validation and in the saved model alike).
+PRESETS: Dict[str, Dict[str, object]] = {
+    # the study-sized comparison: smaller descriptors and active sets than a production model
+    "compare": {"max_radial": 6, "max_angular": 4, "zeta": 2, "n_sparse": 500},
+    # a small, fast setting for trying the workflow (and for CI)
+    "quick": {"max_radial": 4, "max_angular": 3, "zeta": 2, "n_sparse": 200},
+}
+
+
+# --------------------------------------------------------------------------------- functions
+def _setting(name) -> Setting:
+    try:
+        return SETTINGS[name]
+    except KeyError:
+        raise ValueError(f"unknown hyperparameter {name!r}; descriptor: {', '.join(DESCRIPTOR)}; "
+                         f"GPR: {', '.join(GPR)}") from None
+
+
+def default(name):
+    """The default value of hyperparameter `name`."""
+    return _setting(name).default
+
+
+def defaults(part: str) -> Dict[str, object]:
+    """{name: default} of every hyperparameter of `part` ("descriptor", "gpr" or "model")."""
+    if part not in ("descriptor", "gpr", "model"):
+        raise ValueError(f"part must be 'descriptor', 'gpr' or 'model', got {part!r}")
+    return {n: s.default for n, s in SETTINGS.items() if s.part == part}
+
+
+def is_integer(name) -> bool:
+    """Whether `name` takes integer values (for parsing and for rounding search points)."""
+    return _setting(name).integer
+
+
+def check(name, value):
+    """Raise ValueError naming `name` unless `value` is allowed."""
+    _setting(name).check(value)
+
+
+def check_all(params: Mapping[str, object]):
+    """Check every value of `params` and the rules that tie two of them together."""
+    for name, value in params.items():
+        check(name, value)
+    if "cutoff" in params and "cutoff_smooth_width" in params and params["cutoff_smooth_width"] > params["cutoff"]:
+        raise ValueError(f"cutoff_smooth_width must be between 0 and cutoff ({params['cutoff']!r}), "
+                         f"got {params['cutoff_smooth_width']!r}")
+    lam, lmax = params.get("o3_lambda"), params.get("max_angular")
+    if lam is not None and lmax is not None and lam > 2 * lmax:
+        raise ValueError(f"o3_lambda={lam} needs max_angular >= {(lam + 1) // 2} to have any feature")
+    if params.get("prediction") == "contracted" and params.get("zeta") not in (None, 1, 2):
+        raise ValueError(f"prediction='contracted' needs zeta 1 or 2, got zeta={params['zeta']}")
+
+
+def _as_integer(name, value):
+    """Search points are real numbers: integer hyperparameters are rounded to the nearest integer."""
+    if value is None or isinstance(value, bool) or not is_integer(name) or not isinstance(value, numbers.Real):
+        return value
+    return int(round(value))
+
+
+def split(params: Mapping[str, object]) -> Tuple[Dict[str, object], Dict[str, object]]:
+    """(descriptor, GPR) settings of a parameter set, every missing name at its default.
+
+    Integer hyperparameters given as reals (a search point) are rounded; unknown names and
+    model-part names (o3_lambda, center_species) are errors.
+    """
+    unknown = [n for n in params if n not in SETTINGS or SETTINGS[n].part == "model"]
+    if unknown:
+        raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)}; descriptor: {', '.join(DESCRIPTOR)}; "
+                         f"GPR: {', '.join(GPR)}")
+    values = {n: _as_integer(n, params.get(n, SETTINGS[n].default)) for n in DESCRIPTOR + GPR}
+    check_all(values)
+    return {n: values[n] for n in DESCRIPTOR}, {n: values[n] for n in GPR}
+
+
+def parse(name: str, text: str):
+    """A command-line value of `name`: int, float, None ("none"), True/False, or the text itself."""
+    setting = _setting(name)
+    text = text.strip()
+    if text.lower() == "none":
+        return None
+    if isinstance(setting.default, bool) or setting.rule is _bool:
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"{name} must be true or false, got {text!r}")
+        return text.lower() in ("true", "1", "yes")
+    if setting.integer:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {text!r}") from None
+        if value != int(value):
+            raise ValueError(f"{name} must be an integer, got {text!r}")
+        return int(value)
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def describe(names=None) -> str:
+    """'name=default' for the given names (all descriptor and GPR names by default), for help texts."""
+    names = DESCRIPTOR + GPR if names is None else names
+    return " ".join(f"{n}={SETTINGS[n].default}" for n in names)

@@ -1,0 +1,1 @@
+"""The study's comparison of scalar and tensorial learning: scoring, reports, the whole reproduction."""

@@ -1,0 +1,1 @@
+"""Prediction at scale: tensors and observables of many structures, omega_Q histograms and regions."""
