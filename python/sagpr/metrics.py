@@ -162,6 +162,50 @@ def _names():
     return {k: q[k].name for k in q}, {k: "deg" if q[k].unit == "rad" else q[k].unit for k in q}
 
 
+def _site_observables(w, S, stats, units, iso, b, atol):
+    """(C~Q, eta~, eta, C_Q in MHz, omega_Q in kHz) per site from principal values w (NQR order)
+    and tensors S, through the one implementation of each in sagpr.nmr."""
+    cqt, etat = normalized_observables(w, stats, units)
+    cq = _cq_mhz(convert_efg(w[:, 2], units, "au"), iso.quadrupole_moment)
+    om = _omega_q_khz(convert_efg(np.einsum("ni,nij,nj->n", b, S, b), units, "au"), iso.spin, iso.quadrupole_moment)
+    return cqt, etat, _eta(w, atol), cq, om
+
+
+def _corrected_frames(wr, Fr, wp, Fp, Fp_aligned, q_unc, degeneracy_tol):
+    """Predicted frames with the swapped axis labels tried where either tensor is near-degenerate
+    (kept where they agree better with the reference): (q~, frames, principal values, ambiguous,
+    relabelled), per site."""
+    zy_r, yx_r = ambiguous_axes(wr, degeneracy_tol)
+    zy_p, yx_p = ambiguous_axes(wp, degeneracy_tol)
+    amb_zy, amb_yx = zy_r | zy_p, yx_r | yx_p
+    q_cor, F_cor, wp_cor = q_unc.copy(), Fp_aligned.copy(), wp.copy()
+    relabelled = np.zeros(len(wr), dtype=bool)
+    for _, idx, cols, signs in axis_relabellings(amb_zy, amb_yx):
+        cand = Fp[idx][:, :, cols] * signs
+        qc, kc = orientation_agreement(Fr[idx], cand, return_index=True)
+        better = qc > q_cor[idx] + 1e-12
+        sel = idx[better]
+        q_cor[sel] = qc[better]
+        F_cor[sel] = cand[better] * _D2_SIGNS[kc[better]][:, None, :]
+        wp_cor[sel] = wp[sel][:, cols]
+        relabelled[sel] = True
+    return q_cor, F_cor, wp_cor, amb_zy | amb_yx, relabelled
+
+
+def _orientation_summary(q_unc, q_cor, ambiguous, relabelled):
+    deg = 180.0 / np.pi
+    return {
+        "q_tilde_mean": float(q_unc.mean()),
+        "q_tilde_median": float(np.median(q_unc)),
+        "q_tilde_min": float(q_unc.min()),
+        "q_tilde_mean_corrected": float(q_cor.mean()),
+        "misorientation_mean_deg": float(np.mean(2.0 * np.arccos(np.clip(q_unc, 0.0, 1.0))) * deg),
+        "misorientation_mean_deg_corrected": float(np.mean(2.0 * np.arccos(np.clip(q_cor, 0.0, 1.0))) * deg),
+        "n_ambiguous": int(np.count_nonzero(ambiguous)),
+        "n_relabelled": int(np.count_nonzero(relabelled)),
+    }
+
+
 def metrics(
     V_ref,
     V_pred,
@@ -203,14 +247,9 @@ def metrics(
         stats = ReferenceStats.coerce(stats)
     st = stats.to(units)
 
-    cqt_r, etat_r = normalized_observables(wr, st, units)
-    cqt_p, etat_p = normalized_observables(wp, st, units)
-    eta_r, eta_p = _eta(wr, atol), _eta(wp, atol)
-    cq_r = _cq_mhz(convert_efg(wr[:, 2], units, "au"), iso.quadrupole_moment)
-    cq_p = _cq_mhz(convert_efg(wp[:, 2], units, "au"), iso.quadrupole_moment)
     b = _directions(b0, n)
-    om_r = _omega_q_khz(convert_efg(np.einsum("ni,nij,nj->n", b, Sr, b), units, "au"), iso.spin, iso.quadrupole_moment)
-    om_p = _omega_q_khz(convert_efg(np.einsum("ni,nij,nj->n", b, Sp, b), units, "au"), iso.spin, iso.quadrupole_moment)
+    cqt_r, etat_r, eta_r, cq_r, om_r = _site_observables(wr, Sr, st, units, iso, b, atol)
+    cqt_p, etat_p, eta_p, cq_p, om_p = _site_observables(wp, Sp, st, units, iso, b, atol)
 
     # orientation, uncorrected: NQR labels as they are, signs aligned over D2
     q_unc, k = orientation_agreement(Fr, Fp, return_index=True)
@@ -218,21 +257,7 @@ def metrics(
     th_r, ph_r = _angles_in_frames(Fr, b)
     th_p, ph_p = _angles_in_frames(Fp_aligned, b)
 
-    # corrected: try the swapped labels where either tensor is near-degenerate
-    zy_r, yx_r = ambiguous_axes(wr, degeneracy_tol)
-    zy_p, yx_p = ambiguous_axes(wp, degeneracy_tol)
-    amb_zy, amb_yx = zy_r | zy_p, yx_r | yx_p
-    q_cor, F_cor, wp_cor = q_unc.copy(), Fp_aligned.copy(), wp.copy()
-    relabelled = np.zeros(n, dtype=bool)
-    for _, idx, cols, signs in axis_relabellings(amb_zy, amb_yx):
-        cand = Fp[idx][:, :, cols] * signs
-        qc, kc = orientation_agreement(Fr[idx], cand, return_index=True)
-        better = qc > q_cor[idx] + 1e-12
-        sel = idx[better]
-        q_cor[sel] = qc[better]
-        F_cor[sel] = cand[better] * _D2_SIGNS[kc[better]][:, None, :]
-        wp_cor[sel] = wp[sel][:, cols]
-        relabelled[sel] = True
+    q_cor, F_cor, wp_cor, ambiguous, relabelled = _corrected_frames(wr, Fr, wp, Fp, Fp_aligned, q_unc, degeneracy_tol)
     th_c, ph_c = _angles_in_frames(F_cor, b)
     cqt_c, etat_c = normalized_observables(wp_cor, st, units)
 
@@ -260,16 +285,7 @@ def metrics(
     scores[name["vij"]] = _score(comp_r.ravel(), comp_p.ravel(), units)
     vij_mae = {name: float(np.mean(np.abs(comp_p[:, c] - comp_r[:, c]))) for c, name in enumerate(_COMPONENTS)}
 
-    orientation = {
-        "q_tilde_mean": float(q_unc.mean()),
-        "q_tilde_median": float(np.median(q_unc)),
-        "q_tilde_min": float(q_unc.min()),
-        "q_tilde_mean_corrected": float(q_cor.mean()),
-        "misorientation_mean_deg": float(np.mean(2.0 * np.arccos(np.clip(q_unc, 0.0, 1.0))) * deg),
-        "misorientation_mean_deg_corrected": float(np.mean(2.0 * np.arccos(np.clip(q_cor, 0.0, 1.0))) * deg),
-        "n_ambiguous": int(np.count_nonzero(amb_zy | amb_yx)),
-        "n_relabelled": int(np.count_nonzero(relabelled)),
-    }
+    orientation = _orientation_summary(q_unc, q_cor, ambiguous, relabelled)
     values = {
         "vzz_ref": wr[:, 2], "vzz_pred": wp[:, 2],
         "cq_tilde_ref": cqt_r, "cq_tilde_pred": cqt_p,
@@ -280,7 +296,7 @@ def metrics(
         "theta_ref": th_r * deg, "theta_pred": th_p * deg, "theta_pred_corrected": th_c * deg,
         "phi_ref": ph_r * deg, "phi_pred": ph_p * deg, "phi_pred_corrected": ph_c * deg,
         "q_tilde": q_unc, "q_tilde_corrected": q_cor,
-        "ambiguous": amb_zy | amb_yx, "relabelled": relabelled,
+        "ambiguous": ambiguous, "relabelled": relabelled,
     }
     settings = {"b0": b[0].tolist() if np.allclose(b, b[0]) else "per-site", "degeneracy_tol": degeneracy_tol}
     return MetricsReport(iso.label, n, units, st, scores, orientation, vij_mae, settings, values)
