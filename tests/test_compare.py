@@ -194,3 +194,18 @@ def test_lto_li_tensorial_beats_scalar_on_angles():
     assert t["phi"]["mae"] < s["phi"]["mae"]
     assert t["C~Q"]["mae"] <= s["C~Q"]["mae"]
     assert t["eta~"]["mae"] <= s["eta~"]["mae"]
+
+
+def test_default_split_is_by_structure_and_by_site_is_the_studys(sites):
+    from sagpr.cli import build_parser
+    from sagpr.commands._tuning_options import settings_from_args
+
+    base = ["compare", "--data", "x.xyz", "--species", "Li", "--out", "o"]
+    assert settings_from_args(build_parser().parse_args(base)).by_structure is True
+    assert settings_from_args(build_parser().parse_args(base + ["--by-site"])).by_structure is False
+    assert CompareSettings().by_structure is True
+    result = run_comparison(sites, CompareSettings(
+        factors=SETTINGS.factors, fixed=SETTINGS.fixed, n_folds=2, train_sizes=(1.0,), models=("eta_tilde",)),
+        progress=False)
+    groups = np.asarray(sites.groups)
+    assert not set(groups[result.train]) & set(groups[result.test])

@@ -18,7 +18,12 @@ def add_common_arguments(p):
     p.add_argument("--folds", type=int, default=None, help="cross-validation folds (default 5, --quick 3)")
     p.add_argument("--objective", choices=("metric", "vij"), default="metric",
                    help="tensor model objective: the NMR metric (default) or MAE(V_ij)")
-    p.add_argument("--by-structure", action="store_true", help="split by structure instead of by site")
+    split = p.add_mutually_exclusive_group()
+    split.add_argument("--by-structure", dest="by_structure", action="store_true", default=True,
+                       help="test set and CV folds hold whole structures (default: sites of one structure share "
+                            "environments, so a site split flatters the model against new structures)")
+    split.add_argument("--by-site", dest="by_structure", action="store_false",
+                       help="the study's split: sites drawn at random, whatever structure they belong to")
     p.add_argument("--per-fold-active-sets", action="store_true",
                    help="choose the active set on each CV fold's training part and fit folds separately "
                         "(default: one active set from the whole training set, shared by the folds: several times faster)")

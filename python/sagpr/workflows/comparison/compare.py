@@ -50,7 +50,7 @@ class CompareSettings:
     n_folds: int = 5
     test_fraction: float = 0.2
     seed: int = 0
-    by_structure: bool = False
+    by_structure: bool = True  # honest default; False is the study's random split of sites
     shared_active_set: bool = True  # CV folds share one active set (see fold_fits)
     tensor_objective: str = "metric"
     train_sizes: Sequence[float] = DEFAULT_TRAIN_FRACTIONS  # fractions (<= 1) or counts (> 1) of the training set

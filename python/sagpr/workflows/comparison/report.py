@@ -128,7 +128,7 @@ def markdown(result) -> str:
     lines = [f"# Scalar vs tensorial learning of {s['isotope']} EFG observables", "",
              f"Data: {s['source'] or 'in memory'}: {s['n_sites']} {s['species']} sites in {s['n_frames']} structures "
              f"(EFG units {s['units']}); train {d['n_train']}, test {d['n_test']}"
-             f"{' (split by structure)' if d['settings']['by_structure'] else ''}; "
+             f"{' (split by structure)' if d['settings']['by_structure'] else ' (the study split: sites at random, so sites of one structure can sit in both train and test)'}; "
              f"{d['settings']['n_folds']}-fold CV; tensor objective `{d['settings']['tensor_objective']}`.",
              f"Training-set |Vzz|: mu = {d['stats']['mu']:.6g}, sigma = {d['stats']['sigma']:.6g} {d['stats']['units']}.",
              "", "## Test-set scores", "", comparison_table(d["scores"]), "",

@@ -63,7 +63,7 @@ class CrossValidator:
     """
 
     def __init__(self, sites, train, *, models: Sequence[str] = MODELS, tensor_objective: str = "metric",
-                 n_folds: int = 5, seed: int = 0, by_structure: bool = False, b0=(0.0, 0.0, 1.0),
+                 n_folds: int = 5, seed: int = 0, by_structure: bool = True, b0=(0.0, 0.0, 1.0),
                  store: Optional[FeatureStore] = None, cache_dir=None, shared_active_set: bool = True):
         if tensor_objective not in TENSOR_OBJECTIVES:
             raise ValueError(f"tensor_objective must be one of {TENSOR_OBJECTIVES}, got {tensor_objective!r}")
