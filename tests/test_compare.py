@@ -209,3 +209,15 @@ def test_default_split_is_by_structure_and_by_site_is_the_studys(sites):
         progress=False)
     groups = np.asarray(sites.groups)
     assert not set(groups[result.train]) & set(groups[result.test])
+
+
+def test_positive_sign_convention_scores_v_zz_positive(sites):
+    kw = dict(factors=SETTINGS.factors, fixed=SETTINGS.fixed, n_folds=2, train_sizes=(1.0,), models=("tensor",))
+    positive = run_comparison(sites, CompareSettings(sign_convention="positive", **kw), progress=False)
+    values, _ = nmr.principal_components(sites.V[positive.test])
+    st = nmr.ReferenceStats.coerce(positive.stats)
+    expected = (np.abs(values[:, 2]) - st.mu) / st.sigma  # C~Q of |V_ZZ|
+    assert np.allclose(positive.tensorial["values"]["ref"]["cq_tilde"], expected)
+    assert (values[:, 2] < 0).any()  # the signed convention would differ on these sites
+    with pytest.raises(ValueError, match="sign convention"):
+        run_comparison(sites, CompareSettings(sign_convention="abs", **kw), progress=False)

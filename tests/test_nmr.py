@@ -722,3 +722,33 @@ def test_nmr_does_not_import_metrics():
         nmr.metrics  # noqa: B018 - moved: scoring lives in sagpr.metrics
     assert sagpr.ReferenceStats is nmr.ReferenceStats and sagpr.MetricsReport is metrics.MetricsReport
     assert sagpr.units.AU_TO_V_PER_A2 == nmr.AU_TO_V_PER_A2
+
+
+def test_sign_conventions():
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(40, 3, 3))
+    V = A + A.transpose(0, 2, 1)
+    V -= np.trace(V, axis1=1, axis2=2)[:, None, None] * np.eye(3) / 3
+    P = V + 0.05 * rng.normal(size=V.shape)
+    P = 0.5 * (P + P.transpose(0, 2, 1))
+    P -= np.trace(P, axis1=1, axis2=2)[:, None, None] * np.eye(3) / 3
+    keys = ("cq_tilde", "eta_tilde", "eta", "cq", "omega_q", "theta", "phi")
+    pos = metrics.metrics(V, P, "7Li", sign_convention="positive")
+    pos_neg = metrics.metrics(-V, -P, "7Li", sign_convention="positive")
+    for k in keys:
+        assert np.allclose(pos.values[f"{k}_ref"], pos_neg.values[f"{k}_ref"], atol=1e-9)
+        assert np.allclose(pos.values[f"{k}_pred"], pos_neg.values[f"{k}_pred"], atol=1e-9)
+    assert (pos.values["vzz_ref"] > 0).all()  # V_ZZ > 0; C_Q then has the sign of Q (negative for 7Li)
+    assert (pos.values["cq_ref"] < 0).all()
+    signed = metrics.metrics(V, P, "7Li")
+    signed_neg = metrics.metrics(-V, -P, "7Li")
+    assert np.allclose(signed_neg.values["cq_ref"], -signed.values["cq_ref"])
+    assert np.allclose(signed_neg.values["omega_q_ref"], -signed.values["omega_q_ref"])
+    for k in ("eta", "theta", "phi"):
+        assert np.allclose(signed.values[f"{k}_ref"], pos.values[f"{k}_ref"], atol=1e-9)
+    assert np.allclose(signed.orientation["q_tilde_mean"], pos.orientation["q_tilde_mean"])
+    flipped = nmr.with_sign_convention(V, "positive")
+    assert np.array_equal(nmr.with_sign_convention(V, "signed"), V)
+    assert np.allclose(np.abs(flipped), np.abs(V))
+    with pytest.raises(ValueError, match="sign convention"):
+        nmr.with_sign_convention(V, "absolute")

@@ -44,6 +44,7 @@ from .nmr import (
     normalized_observables,
     orientation_agreement,
     reference_stats,
+    with_sign_convention,
 )
 from .quantities import QUANTITIES, corrected
 from .tensors import check_efg, symmetric_traceless_part
@@ -219,16 +220,20 @@ def metrics(
     rtol: float = 1e-4,
     atol: float = 1e-8,
     labels: Optional[Sequence[str]] = None,
+    sign_convention: str = "signed",
 ) -> MetricsReport:
     """Score predicted EFG tensors V_pred against V_ref (both (N, 3, 3), `units`) for one nucleus.
 
     stats: ReferenceStats (or its dict) giving mu, sigma of |Vzz|; default: from V_ref.
     degeneracy_tol: relative gap (|Vzz| - |Vyy|)/|Vzz| or (|Vyy| - |Vxx|)/|Vzz| below which axis
     labels count as ambiguous for the corrected angles. b0: field direction for theta, phi, omega_Q.
+    sign_convention: "signed" or "positive" (the study's: each tensor with V_ZZ > 0; see
+    sagpr.nmr.with_sign_convention).
     """
     units = normalize_units(units)
     Vr = check_efg(V_ref, rtol=rtol, atol=atol, labels=labels)
     Vp = check_efg(V_pred, rtol=rtol, atol=atol, labels=labels)
+    Vr, Vp = with_sign_convention(Vr, sign_convention), with_sign_convention(Vp, sign_convention)
     if Vr.shape != Vp.shape:
         raise ValueError(f"V_ref and V_pred differ in shape: {Vr.shape} vs {Vp.shape}")
     if len(Vr) == 0:
@@ -298,5 +303,6 @@ def metrics(
         "q_tilde": q_unc, "q_tilde_corrected": q_cor,
         "ambiguous": ambiguous, "relabelled": relabelled,
     }
-    settings = {"b0": b[0].tolist() if np.allclose(b, b[0]) else "per-site", "degeneracy_tol": degeneracy_tol}
+    settings = {"b0": b[0].tolist() if np.allclose(b, b[0]) else "per-site", "degeneracy_tol": degeneracy_tol,
+                "sign_convention": sign_convention}
     return MetricsReport(iso.label, n, units, st, scores, orientation, vij_mae, settings, values)

@@ -363,6 +363,29 @@ def principal_from_normalized(cq_tilde, eta_tilde, stats: Union[ReferenceStats, 
     return st.mu + st.sigma * np.asarray(cq_tilde, dtype=np.float64), st.mu * np.asarray(eta_tilde, dtype=np.float64)
 
 
+# ---------------------------------------------------------------- sign conventions
+#: "signed": observables of the tensor as it is. "positive" (Harper et al. 2025, computational
+#: details): each tensor taken with its largest-magnitude principal value V_ZZ positive, i.e.
+#: V -> sign(V_ZZ) V, for reference and prediction alike. The sign of C_Q is not seen by a
+#: powder spectrum or by |omega_Q|-based observables, so the study fixes it to keep DFT and ML
+#: eigenvalue signs consistent; it flips C_Q, eta~ and omega_Q of negative tensors and leaves eta,
+#: the principal axes (theta, phi) and q~ unchanged.
+SIGN_CONVENTIONS = ("signed", "positive")
+
+
+def with_sign_convention(V, convention: str = "signed") -> np.ndarray:
+    """EFGs (N, 3, 3) under `convention` ("signed": unchanged; "positive": V_ZZ made positive)."""
+    if convention not in SIGN_CONVENTIONS:
+        raise ValueError(f"sign convention must be one of {', '.join(SIGN_CONVENTIONS)}, got {convention!r}")
+    V = np.asarray(V, dtype=np.float64)
+    if convention == "signed":
+        return V
+    S = symmetric_traceless_part(V)
+    values = np.linalg.eigvalsh(S)  # ascending: V_ZZ is the first or the last
+    vzz = np.where(np.abs(values[:, 0]) > np.abs(values[:, 2]), values[:, 0], values[:, 2])
+    return V * np.where(vzz < 0, -1.0, 1.0)[:, None, None]
+
+
 # ---------------------------------------------------------------- near-degenerate principal axes
 #: default relative gap below which two principal values count as near-degenerate
 DEGENERACY_TOL = 0.05

@@ -24,6 +24,9 @@ def add_common_arguments(p):
                             "environments, so a site split flatters the model against new structures)")
     split.add_argument("--by-site", dest="by_structure", action="store_false",
                        help="the study's split: sites drawn at random, whatever structure they belong to")
+    p.add_argument("--sign-convention", choices=("signed", "positive"), default="signed",
+                   help="observables of the tensors as they are (signed, default) or each with V_ZZ > 0 "
+                        "(positive: the study's convention)")
     p.add_argument("--per-fold-active-sets", action="store_true",
                    help="choose the active set on each CV fold's training part and fit folds separately "
                         "(default: one active set from the whole training set, shared by the folds: several times faster)")
@@ -56,7 +59,8 @@ def settings_from_args(args):
         fixed.pop(f.name, None)
     folds = args.folds or (QUICK["n_folds"] if args.quick else 5)
     kwargs = dict(factors=factors, fixed=fixed, n_folds=folds, seed=args.seed, by_structure=args.by_structure,
-                  tensor_objective=args.objective, shared_active_set=not args.per_fold_active_sets)
+                  tensor_objective=args.objective, shared_active_set=not args.per_fold_active_sets,
+                  sign_convention=args.sign_convention)
     if hasattr(args, "train_sizes"):
         sizes = ([float(s) for s in args.train_sizes.split(",") if s.strip()] if args.train_sizes
                  else list(QUICK["train_sizes"] if args.quick else DEFAULT_TRAIN_FRACTIONS))

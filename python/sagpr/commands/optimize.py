@@ -39,7 +39,8 @@ def run(args):
 
     cv = CrossValidator(sites, np.arange(len(sites)), models=[model], tensor_objective=settings.tensor_objective,
                         n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
-                        cache_dir=out / "cache" / "cv", shared_active_set=settings.shared_active_set)
+                        cache_dir=out / "cache" / "cv", shared_active_set=settings.shared_active_set,
+                        sign_convention=settings.sign_convention)
     result = box_behnken_search(settings.factors, cv.evaluate(model), fixed=settings.fixed,
                                 cache_dir=out / "cache" / f"search_{model}", progress=not args.no_progress)
     objective = settings.tensor_objective if model == "tensor" else f"MAE({model})"

@@ -51,6 +51,7 @@ class CompareSettings:
     test_fraction: float = 0.2
     seed: int = 0
     by_structure: bool = True  # honest default; False is the study's random split of sites
+    sign_convention: str = "signed"  # or "positive": the study's V_ZZ > 0 (sagpr.nmr.with_sign_convention)
     shared_active_set: bool = True  # CV folds share one active set (see fold_fits)
     tensor_objective: str = "metric"
     train_sizes: Sequence[float] = DEFAULT_TRAIN_FRACTIONS  # fractions (<= 1) or counts (> 1) of the training set
@@ -183,7 +184,7 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
     cv = CrossValidator(sites, train, models=models, tensor_objective=settings.tensor_objective,
                         n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
                         b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv",
-                        shared_active_set=settings.shared_active_set)
+                        shared_active_set=settings.shared_active_set, sign_convention=settings.sign_convention)
 
     t0 = time.perf_counter()
     searches, best = _run_searches(cv, models, factors, fixed, cache_root, out, tick)
@@ -191,9 +192,12 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
 
     # 2. final fits and 3. learning curves, each fit cached with its predictions
     stats = nmr.reference_stats(sites.V[train], sites.units)
-    t_train = scalar_targets(sites.V[train], sites.isotope, stats, b0=settings.b0, units=sites.units)
+    convention = settings.sign_convention
+    t_train = scalar_targets(nmr.with_sign_convention(sites.V[train], convention), sites.isotope, stats,
+                             b0=settings.b0, units=sites.units)
     fits = _FitCache(None if cache_root is None else cache_root / "fits",
-                     {"data": fingerprint(sites), "b0": list(settings.b0), "test": index_hash(test)})
+                     {"data": fingerprint(sites), "b0": list(settings.b0), "test": index_hash(test),
+                      **({"sign_convention": convention} if convention != "signed" else {})})
     perm = np.random.default_rng(settings.seed + 1).permutation(len(train))
 
     def fit_model(model, subset):
@@ -208,11 +212,13 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
         return value
 
     def score(predictions):
+        # the tensor model learns the signed tensor; the convention applies to what is scored
         kw = dict(units=sites.units, b0=settings.b0, degeneracy_tol=settings.degeneracy_tol)
-        tens = (score_tensorial(sites.V[test], predictions["tensor"], sites.isotope, stats, **kw)
-                if "tensor" in predictions else None)
+        V_test = nmr.with_sign_convention(sites.V[test], convention)
+        tens = (score_tensorial(V_test, nmr.with_sign_convention(predictions["tensor"], convention), sites.isotope,
+                                stats, **kw) if "tensor" in predictions else None)
         scal_pred = {m: predictions[m] for m in TARGETS if m in predictions}
-        scal = score_scalar(sites.V[test], scal_pred, sites.isotope, stats, **kw) if scal_pred else None
+        scal = score_scalar(V_test, scal_pred, sites.isotope, stats, **kw) if scal_pred else None
         return tens, scal
 
     t0 = time.perf_counter()

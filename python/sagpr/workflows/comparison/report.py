@@ -129,7 +129,9 @@ def markdown(result) -> str:
              f"Data: {s['source'] or 'in memory'}: {s['n_sites']} {s['species']} sites in {s['n_frames']} structures "
              f"(EFG units {s['units']}); train {d['n_train']}, test {d['n_test']}"
              f"{' (split by structure)' if d['settings']['by_structure'] else ' (the study split: sites at random, so sites of one structure can sit in both train and test)'}; "
-             f"{d['settings']['n_folds']}-fold CV; tensor objective `{d['settings']['tensor_objective']}`.",
+             f"{d['settings']['n_folds']}-fold CV; tensor objective `{d['settings']['tensor_objective']}`; "
+             f"sign convention `{d['settings'].get('sign_convention', 'signed')}`"
+             f"{' (each tensor with V_ZZ > 0, as the study)' if d['settings'].get('sign_convention') == 'positive' else ''}.",
              f"Training-set |Vzz|: mu = {d['stats']['mu']:.6g}, sigma = {d['stats']['sigma']:.6g} {d['stats']['units']}.",
              "", "## Test-set scores", "", comparison_table(d["scores"]), "",
              "Angles: distances of folded angles (theta, phi in [0, pi/2]); corrected: near-degenerate axis "

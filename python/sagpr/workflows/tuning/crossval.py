@@ -64,7 +64,8 @@ class CrossValidator:
 
     def __init__(self, sites, train, *, models: Sequence[str] = MODELS, tensor_objective: str = "metric",
                  n_folds: int = 5, seed: int = 0, by_structure: bool = True, b0=(0.0, 0.0, 1.0),
-                 store: Optional[FeatureStore] = None, cache_dir=None, shared_active_set: bool = True):
+                 store: Optional[FeatureStore] = None, cache_dir=None, shared_active_set: bool = True,
+                 sign_convention: str = "signed"):
         if tensor_objective not in TENSOR_OBJECTIVES:
             raise ValueError(f"tensor_objective must be one of {TENSOR_OBJECTIVES}, got {tensor_objective!r}")
         self.sites = sites
@@ -75,6 +76,10 @@ class CrossValidator:
         self.seed = int(seed)
         self.by_structure = bool(by_structure)
         self.b0 = tuple(float(v) for v in b0)
+        from sagpr import nmr
+
+        nmr.with_sign_convention(np.zeros((0, 3, 3)), sign_convention)  # checks the name
+        self.sign_convention = sign_convention
         self.store = store if store is not None else FeatureStore(sites)
         self.cache = RunCache(cache_dir) if cache_dir is not None else None
         groups = sites.groups[self.train] if self.by_structure else None
@@ -86,7 +91,8 @@ class CrossValidator:
         self._memo: Dict[str, Dict[str, List[float]]] = {}
         self._key_base = {"data": fingerprint(sites), "train": index_hash(self.train), "folds": self.n_folds,
                           "seed": self.seed, "by_structure": self.by_structure, "b0": list(self.b0),
-                          "active_set": "shared" if self.shared_active_set else "per fold"}
+                          "active_set": "shared" if self.shared_active_set else "per fold",
+                          **({"sign_convention": sign_convention} if sign_convention != "signed" else {})}
         self.n_fits = 0
 
     def _prepare(self):
@@ -95,13 +101,14 @@ class CrossValidator:
             from sagpr import nmr
 
             s = self.sites
+            V = nmr.with_sign_convention(s.V, self.sign_convention)  # what the scalar models learn
             self._fold_data = []
             for tr, va in self.folds:
                 stats = nmr.reference_stats(s.V[tr], s.units)
                 self._fold_data.append({
                     "stats": stats,
-                    "train": scalar_targets(s.V[tr], s.isotope, stats, b0=self.b0, units=s.units),
-                    "val": scalar_targets(s.V[va], s.isotope, stats, b0=self.b0, units=s.units),
+                    "train": scalar_targets(V[tr], s.isotope, stats, b0=self.b0, units=s.units),
+                    "val": scalar_targets(V[va], s.isotope, stats, b0=self.b0, units=s.units),
                 })
         return self._fold_data
 
@@ -129,7 +136,7 @@ class CrossValidator:
             if model == "tensor":
                 V_pred = shared[k] if shared is not None else fit_predict_tensor(self.store, params, tr, va, s.V[tr])
                 score = tensor_objective(s.V[va], V_pred, s.isotope, data["stats"], kind=self.tensor_objective,
-                                         units=s.units, b0=self.b0)
+                                         units=s.units, b0=self.b0, sign_convention=self.sign_convention)
             else:
                 pred = shared[k] if shared is not None else fit_predict_scalar(self.store, params, tr, va,
                                                                                data["train"][model])

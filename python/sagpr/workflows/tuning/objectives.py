@@ -17,8 +17,10 @@ TENSOR_OBJECTIVES = ("metric", "vij")
 OBJECTIVES = TENSOR_OBJECTIVES + TARGETS
 
 
-def tensor_objective(V_ref, V_pred, isotope, stats, *, kind: str = "metric", units: str = "au", b0=(0.0, 0.0, 1.0)) -> float:
-    """Objective of predicted EFGs V_pred (n, 3, 3) against V_ref; `stats` from the training set."""
+def tensor_objective(V_ref, V_pred, isotope, stats, *, kind: str = "metric", units: str = "au", b0=(0.0, 0.0, 1.0),
+                     sign_convention: str = "signed") -> float:
+    """Objective of predicted EFGs V_pred (n, 3, 3) against V_ref; `stats` from the training set
+    (the V_ij objective does not depend on the sign convention)."""
     if kind not in TENSOR_OBJECTIVES:
         raise ValueError(f"tensor objective must be one of {TENSOR_OBJECTIVES}, got {kind!r}")
     if kind == "vij":
@@ -29,7 +31,7 @@ def tensor_objective(V_ref, V_pred, isotope, stats, *, kind: str = "metric", uni
         return float(np.mean(np.abs(d[:, iu[0], iu[1]])))
     from sagpr import metrics
 
-    report = metrics.metrics(V_ref, V_pred, isotope, stats=stats, units=units, b0=b0)
+    report = metrics.metrics(V_ref, V_pred, isotope, stats=stats, units=units, b0=b0, sign_convention=sign_convention)
     return metric_objective(report)
 
 
