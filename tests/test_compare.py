@@ -221,3 +221,12 @@ def test_positive_sign_convention_scores_v_zz_positive(sites):
     assert (values[:, 2] < 0).any()  # the signed convention would differ on these sites
     with pytest.raises(ValueError, match="sign convention"):
         run_comparison(sites, CompareSettings(sign_convention="abs", **kw), progress=False)
+
+
+def test_reports_carry_distribution_distances(run):
+    out, result, _ = run
+    report = json.loads((out / "report.json").read_text())
+    for approach in ("tensorial", "scalar"):
+        entry = report["scores"][approach]["C~Q"]
+        assert entry["wasserstein"] >= 0 and 0 <= entry["overlap"] <= 1
+    assert "tensorial W1" in (out / "report.md").read_text()

@@ -752,3 +752,16 @@ def test_sign_conventions():
     assert np.allclose(np.abs(flipped), np.abs(V))
     with pytest.raises(ValueError, match="sign convention"):
         nmr.with_sign_convention(V, "absolute")
+
+
+def test_distribution_distances():
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=500)
+    assert metrics.wasserstein_1d(a, rng.permutation(a)) == 0.0
+    assert metrics.wasserstein_1d(a, a + 0.3) == pytest.approx(0.3, rel=1e-12)
+    assert metrics.wasserstein_1d(a, a + 0.6) > metrics.wasserstein_1d(a, a + 0.3)
+    # different sizes: two point masses at 0 and 1 against one at 0.5
+    assert metrics.wasserstein_1d([0.0, 1.0], [0.5]) == pytest.approx(0.5)
+    assert metrics.histogram_overlap(a, a) == pytest.approx(1.0)
+    assert metrics.histogram_overlap(a, a + 100.0) == 0.0
+    assert 0.0 < metrics.histogram_overlap(a, a + 0.5) < 1.0

@@ -81,8 +81,10 @@ def _fmt(v, digits=4):
 
 
 def comparison_table(scores: Dict[str, dict]) -> str:
-    """Markdown table: quantity, unit, MAE and Pearson r of the scalar and the tensorial approach."""
-    lines = ["| quantity | unit | scalar MAE | scalar r | tensorial MAE | tensorial r |", "|---|---|---|---|---|---|"]
+    """Markdown table: quantity, unit, MAE, Pearson r and the 1-Wasserstein distance W1 of the
+    predicted to the reference distribution, for the scalar and the tensorial approach."""
+    lines = ["| quantity | unit | scalar MAE | scalar r | scalar W1 | tensorial MAE | tensorial r | tensorial W1 |",
+             "|---|---|---|---|---|---|---|---|"]
     tens = scores.get("tensorial") or {}
     scal = scores.get("scalar") or {}
     for q in QUANTITIES:
@@ -93,12 +95,12 @@ def comparison_table(scores: Dict[str, dict]) -> str:
         for table in (scal, tens):
             e = table.get(q)
             if e is None:
-                cells += ["-", "-"]
+                cells += ["-", "-", "-"]
                 continue
             mae = _fmt(e["mae"])
             if unit == "rad":
                 mae += f" ({_fmt(e.get('mae_deg'), 3)} deg)"
-            cells += [mae, _fmt(e.get("r"), 3)]
+            cells += [mae, _fmt(e.get("r"), 3), _fmt(e.get("wasserstein"))]
         lines.append(f"| {q} | {unit} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
