@@ -54,3 +54,14 @@ def test_mae_table_of_other_nuclei():
     scal = {"C~Q": {"mae": 2.1}, "omega_Q": {"mae": 202.4}}
     lines = mae_table(tens, scal).splitlines()
     assert lines[2:] == ["| C~Q | 2.1 | 0.2 |", "| omega_Q | 202 | 7.9 |"]
+
+
+def test_report_explains_differences_and_gives_both_conventions(tmp_path):
+    from sagpr.workflows.comparison.reproduce import differences_section, study_table, ReproduceSettings
+    from sagpr.workflows.comparison.compare import CompareSettings
+
+    text = "\n".join(differences_section(ReproduceSettings.quick_settings(), CompareSettings(by_structure=False)))
+    for word in ("Data", "Convention", "Split", "Hyperparameters"):
+        assert f"**{word}**" in text
+    table = study_table({"C~Q": {"mae": 0.1, "r": 0.9}}, {"C~Q": {"mae": 0.2}}, {"C~Q": {"mae": 0.5}})
+    assert "signed" in table.splitlines()[0] and "| 0.5 |" in table.splitlines()[2]
