@@ -19,6 +19,7 @@ from ase import Atoms
 from .atomic import atomic_path
 from .frames import as_frame_list
 from .units import convert_efg, normalize_units
+from .vasp import is_outcar, read_outcar_efg
 
 __all__ = ["read_efg", "write_efg"]
 
@@ -87,6 +88,14 @@ def read_efg(
     from ase.io import read
 
     path = Path(path)
+    if format is None and is_outcar(path) or (format or "").lower() in ("outcar", "vasp-out"):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        frames = read_outcar_efg(path)
+        if units is not None:
+            frames[0].arrays["efg"] = convert_efg(frames[0].arrays["efg"], "V/A^2", normalize_units(units))
+            frames[0].info["efg_units"] = normalize_units(units)
+        return frames
     fmt = _format(path, format)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")

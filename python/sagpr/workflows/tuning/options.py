@@ -58,7 +58,7 @@ def expand_paths(patterns: Sequence[str]) -> List[Path]:
     for pattern in patterns:
         p = Path(pattern)
         if p.is_dir():
-            matches = sorted(str(q) for q in p.iterdir() if q.suffix in (".magres", ".xyz", ".extxyz"))
+            matches = sorted(str(q) for q in p.iterdir() if q.suffix in (".magres", ".xyz", ".extxyz") or "OUTCAR" in q.name)
         else:
             matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
         if not matches:
