@@ -49,9 +49,9 @@ def test_histogram_command(tmp_path, capsys):
 def test_histogram_errors(tmp_path, capsys):
     atoms = bulk("LiF", "rocksalt", a=4.0)
     write(tmp_path / "plain.xyz", atoms, format="extxyz")
-    assert main(["histogram", str(tmp_path / "plain.xyz"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["histogram", str(tmp_path / "plain.xyz"), "--species", "Li", "--out", str(tmp_path / "o")]) == 2
     assert "no per-atom 'omega_q' or 'efg'" in capsys.readouterr().err
-    assert main(["histogram", str(tmp_path / "missing.xyz"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["histogram", str(tmp_path / "missing.xyz"), "--species", "Li", "--out", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
 
 
@@ -71,3 +71,16 @@ def test_frequencies_from_efg_match_nmr():
     np.testing.assert_allclose(site_frequencies(atoms, "Li"), expected, rtol=1e-12)
     np.testing.assert_allclose(site_frequencies(atoms, "Li", isotope="6Li"),
                                quadrupolar_frequency(v[li], ["6Li"] * li.sum(), units="V/A^2"), rtol=1e-12)
+
+
+def test_histogram_defaults_come_from_the_data():
+    from sagpr.workflows.prediction.regions import auto_histogram_settings, find_regions
+
+    rng = np.random.default_rng(0)
+    for scale in (10.0, 1000.0):  # 7Li-like kHz spreads and 27Al-like ones
+        values = np.concatenate([rng.normal(-3 * scale, 0.3 * scale, 200), rng.normal(2 * scale, 0.3 * scale, 184)])
+        width, count = auto_histogram_settings(values)
+        assert 0.01 * scale < width < scale and str(width / 10 ** np.floor(np.log10(width)))[0] in "125"
+        assert count == max(3, round(0.01 * len(values)))
+        regions = find_regions(values, n_peaks=2, bin_width=width, min_count=count)
+        assert len(regions.regions) == 2 and (regions.labels >= 0).mean() > 0.8  # nothing left unclassified

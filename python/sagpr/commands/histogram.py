@@ -14,11 +14,13 @@ def register(subparsers):
         "the figures and FILE's frames with a per-atom 'region' label (-1: unclassified).",
     )
     p.add_argument("file", type=Path, help="extended XYZ file with per-atom omega_q or efg")
-    p.add_argument("--species", default="Li", help="element whose sites are classified (default: Li)")
+    p.add_argument("--species", required=True, help="element whose sites are classified, e.g. Li, Al")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--n-peaks", type=int, default=5, help="number of peaks/regions (default: 5)")
-    p.add_argument("--bin-width", type=float, default=2.0, help="histogram bin width in kHz (default: 2)")
-    p.add_argument("--min-count", type=int, default=10, help="minimum sites per bin inside a region (default: 10)")
+    p.add_argument("--bin-width", type=float, default=None,
+                   help="histogram bin width in kHz (default: from the data, Freedman-Diaconis)")
+    p.add_argument("--min-count", type=int, default=None,
+                   help="minimum sites per bin inside a region (default: 1 %% of the sites, at least 3)")
     p.add_argument("--isotope", help="isotope for omega_Q from efg (default: the species' default, e.g. 7Li)")
     p.set_defaults(func=run)
 
@@ -58,7 +60,11 @@ def run(args) -> int:
     written.append(labelled)
     for r in regions.regions:
         print(f"region {r.label}: {r.low:9.2f} .. {r.high:9.2f} kHz  peak {r.peak:9.2f}  {r.count} sites")
-    print(f"unclassified: {int((regions.labels < 0).sum())} of {len(regions.labels)} {args.species} sites")
+    n_out = int((regions.labels < 0).sum())
+    print(f"unclassified: {n_out} of {len(regions.labels)} {args.species} sites "
+          f"(bin width {regions.bin_width:g} kHz, min count {regions.min_count})")
+    if n_out == len(regions.labels):
+        print("hint: no bin holds --min-count sites: lower --min-count or widen --bin-width")
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -9,7 +9,7 @@ from ase import Atoms
 
 from ...nmr import quadrupolar_frequency
 from ...units import normalize_units
-from .regions import Regions, find_regions
+from .regions import Regions, auto_histogram_settings, find_regions
 
 
 def site_frequencies(atoms: Atoms, species: str, *, isotope: Optional[str] = None, where: str = "") -> np.ndarray:
@@ -34,15 +34,20 @@ def site_frequencies(atoms: Atoms, species: str, *, isotope: Optional[str] = Non
     return values
 
 
-def classify(frames: Iterable[Atoms], species: str, *, n_peaks: int = 5, bin_width: float = 2.0,
-             min_count: int = 10, isotope: Optional[str] = None) -> tuple:
-    """(Regions over all sites of all frames, per-frame label arrays of the species' atoms)."""
+def classify(frames: Iterable[Atoms], species: str, *, n_peaks: int = 5, bin_width: Optional[float] = 2.0,
+             min_count: Optional[int] = 10, isotope: Optional[str] = None) -> tuple:
+    """(Regions over all sites of all frames, per-frame label arrays of the species' atoms).
+
+    bin_width / min_count None: chosen from the data (regions.auto_histogram_settings)."""
     per_frame: List[np.ndarray] = []
     for k, atoms in enumerate(frames):
         per_frame.append(site_frequencies(atoms, species, isotope=isotope, where=f"frame {k}: "))
     if not per_frame or sum(len(v) for v in per_frame) == 0:
         raise ValueError(f"no {species} sites in the input")
-    regions = find_regions(np.concatenate(per_frame), n_peaks=n_peaks, bin_width=bin_width, min_count=min_count)
+    values = np.concatenate(per_frame)
+    auto_width, auto_count = auto_histogram_settings(values)
+    regions = find_regions(values, n_peaks=n_peaks, bin_width=auto_width if bin_width is None else bin_width,
+                           min_count=auto_count if min_count is None else min_count)
     splits = np.cumsum([len(v) for v in per_frame])[:-1]
     return regions, np.split(regions.labels, splits)
 

@@ -24,6 +24,11 @@ class Regions:
     counts: np.ndarray
     regions: List[Region]
     labels: np.ndarray = field(repr=False)  # per value: region label, or -1 if unclassified
+    min_count: int = 0
+
+    @property
+    def bin_width(self) -> float:
+        return float(self.edges[1] - self.edges[0])
 
     def to_dict(self) -> dict:
         return {
@@ -31,7 +36,24 @@ class Regions:
             "counts": self.counts.tolist(),
             "regions": [vars(r) for r in self.regions],
             "unclassified": int(np.sum(self.labels < 0)),
+            "bin_width": self.bin_width,
+            "min_count": int(self.min_count),
         }
+
+
+def auto_histogram_settings(values):
+    """(bin width, min count) that suit the data whatever the nucleus: the Freedman-Diaconis bin
+    width 2 IQR n^(-1/3) (Freedman and Diaconis, Z. Wahrscheinlichkeitstheorie 57, 453 (1981)),
+    at most the range / 20, rounded down to 1, 2 or 5 x 10^k, and 1 % of the sites (at least 3) per bin inside a region.
+    7Li omega_Q spans tens of kHz, 27Al or 17O hundreds to thousands: one fixed width fits none."""
+    values = np.asarray(values, dtype=float).ravel()
+    q75, q25 = np.percentile(values, [75, 25])
+    spread = q75 - q25 if q75 > q25 else max(np.ptp(values), 1e-6)
+    # at most range / 20: Freedman-Diaconis alone is too coarse for well-separated peaks
+    width = min(2.0 * spread * values.size ** (-1.0 / 3.0), max(np.ptp(values), 1e-6) / 20.0)
+    exponent = np.floor(np.log10(width))
+    mantissa = max(m for m in (1.0, 2.0, 5.0) if m <= width / 10.0 ** exponent)
+    return float(mantissa * 10.0 ** exponent), max(3, int(round(0.01 * values.size)))
 
 
 def find_regions(values, *, n_peaks: int = 5, bin_width: float, min_count: int = 10) -> Regions:
@@ -96,4 +118,4 @@ def find_regions(values, *, n_peaks: int = 5, bin_width: float, min_count: int =
             Region(label, float(edges[left]), float(edges[right + 1]),
                    float(0.5 * (edges[peak] + edges[peak + 1])), int(np.sum(inside)))
         )
-    return Regions(edges, counts, regions, labels)
+    return Regions(edges, counts, regions, labels, int(min_count))
