@@ -71,3 +71,11 @@ def test_train_out_is_checked_first(files, tmp_path, capsys):
     code = main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code != 0 and "is a folder" in err
+
+
+def test_isotope_of_another_element_is_refused(files, tmp_path, capsys):
+    code = main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--isotope", "27Al",
+                 "--out", str(tmp_path / "m.sagpr")])
+    err = capsys.readouterr().err
+    assert code != 0 and "27Al is not an isotope of Li" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.sagpr").exists()

@@ -76,4 +76,6 @@ def collect_sites(frames, species: str, *, isotope: Optional[str] = None, efg_ke
     labels = [f"{source + ': ' if source else ''}frame {f}: atom {a} ({species})" for f, a in index]
     V = check_efg(V, labels=labels)
     iso = get_isotope(isotope if isotope is not None else species)
+    if iso.element != species:
+        raise ValueError(f"isotope {iso.label} is not an isotope of {species}")
     return Sites(frames, species, iso.label, units, index, V, source)
