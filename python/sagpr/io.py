@@ -8,7 +8,9 @@ frame-level ``efg_units`` entry.
 """
 from __future__ import annotations
 
+import io
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
@@ -18,10 +20,12 @@ from ase import Atoms
 
 from .atomic import atomic_path
 from .frames import as_frame_list
+from .qe import is_qe_magres, normalise_qe_magres
+from .tensors import remove_print_rounding
 from .units import convert_efg, normalize_units
 from .vasp import is_outcar, read_outcar_efg
 
-__all__ = ["read_efg", "write_efg"]
+__all__ = ["read_efg", "write_efg", "check_text_file"]
 
 PathLike = Union[str, os.PathLike]
 _FORMATS = {".magres": "magres", ".xyz": "extxyz", ".extxyz": "extxyz"}
@@ -44,6 +48,63 @@ def _format(path: Path, format: Optional[str]) -> str:
     return fmt
 
 
+def check_text_file(path: PathLike, probe: int = 1 << 20) -> None:
+    """Fail with "not a text file" when the start of `path` holds NUL bytes or is not UTF-8."""
+    with open(path, "rb") as f:
+        head = f.read(probe)
+    nul = head.find(b"\0")
+    if nul >= 0:
+        raise ValueError(f"{path}: not a text file (byte {nul} is NUL)")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 4 or len(head) < probe:  # not just a character cut by the probe's end
+            raise ValueError(f"{path}: not a text file (byte {err.start} is not UTF-8 text)") from None
+
+
+_MAGRES_BLOCK = re.compile(r"^\s*[\[<](/?)(\w+)[\]>]\s*$", re.M)
+_EFG_LINE = re.compile(r"^\s*efg\s+\S+\s+\d+((?:\s+\S+){9})\s*$", re.M)
+
+
+def _read_magres(path: Path) -> Atoms:
+    """One frame from a magres file (CASTEP, or QE-GIPAW's layout), with its print rounding removed."""
+    from ase.io import read
+
+    check_text_file(path)
+    text = path.read_text()
+    open_blocks = []
+    for m in _MAGRES_BLOCK.finditer(text):
+        if m.group(1):
+            if open_blocks and open_blocks[-1] == m.group(2):
+                open_blocks.pop()
+        else:
+            open_blocks.append(m.group(2))
+    if open_blocks:
+        raise ValueError(f"{path}: the file ends inside the [{open_blocks[-1]}] block (cut short?)")
+    if is_qe_magres(text):
+        text = normalise_qe_magres(text)
+    try:
+        atoms = read(io.StringIO(text), format="magres")
+    except Exception as err:  # ase raises many kinds for malformed input
+        raise ValueError(f"{path}: cannot read as magres: {type(err).__name__}: {err}") from err
+    values = " ".join(m.group(1) for m in _EFG_LINE.finditer(text)).split()
+    fixed = values and not any(c in v for v in values for c in "eEdD")
+    decimals = {len(v.partition(".")[2]) for v in values}
+    if fixed and len(decimals) == 1 and min(decimals) <= 6:
+        # A fixed format with few decimals (QE-GIPAW: F12.4) is symmetric and traceless only to its rounding.
+        atoms.info["efg_print_precision"] = 0.5 * 10.0 ** -min(decimals)
+    return atoms
+
+
+def _remove_rounding(atoms: Atoms, efg: np.ndarray, where: str, units: str) -> np.ndarray:
+    half_step = atoms.info.pop("efg_print_precision", None)
+    if half_step is None:
+        return efg
+    efg, correction = remove_print_rounding(efg, half_step, where, units)
+    atoms.info["efg_rounding_correction"] = correction
+    return efg
+
+
 def _efg_array(atoms: Atoms, where: str) -> np.ndarray:
     if "efg" not in atoms.arrays:
         have = ", ".join(sorted(k for k in atoms.arrays if k not in ("numbers", "positions"))) or "none"
@@ -52,7 +113,10 @@ def _efg_array(atoms: Atoms, where: str) -> np.ndarray:
     if raw.dtype == object:  # ase leaves None for atoms the magres file gives no tensor
         missing = [i for i, v in enumerate(raw) if v is None]
         if missing:
-            raise ValueError(f"{where}: atom {missing[0]} ({atoms.get_chemical_symbols()[missing[0]]}) has no EFG tensor")
+            symbols = atoms.get_chemical_symbols()
+            named = ", ".join(f"{i} ({symbols[i]})" for i in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise ValueError(f"{where}: {len(missing)} of {len(atoms)} atoms have no EFG tensor: atom {named}{more}")
         raw = np.array([np.asarray(v, dtype=np.float64) for v in raw])
     try:
         efg = np.asarray(raw, dtype=np.float64)
@@ -101,10 +165,14 @@ def read_efg(
         raise FileNotFoundError(f"{path}: no such file")
     target = normalize_units(units) if units is not None else None
     fallback = normalize_units(default_units) if default_units is not None else None
-    try:
-        frames = read(path, index=index, format=fmt)
-    except Exception as err:  # ase raises many kinds for malformed input
-        raise ValueError(f"{path}: cannot read as {fmt}: {type(err).__name__}: {err}") from err
+    if fmt == "magres":
+        frames = _read_magres(path)
+    else:
+        check_text_file(path)
+        try:
+            frames = read(path, index=index, format=fmt)
+        except Exception as err:  # ase raises many kinds for malformed input
+            raise ValueError(f"{path}: cannot read as {fmt}: {type(err).__name__}: {err}") from err
     frames = [frames] if isinstance(frames, Atoms) else list(frames)
     if not frames:
         raise ValueError(f"{path}: no structures found")
@@ -125,6 +193,7 @@ def read_efg(
                 file_units = normalize_units(str(stated))
             except ValueError as err:
                 raise ValueError(f"{where}: {err}") from None
+        efg = _remove_rounding(atoms, efg, where, file_units)
         if target is not None and target != file_units:
             efg = convert_efg(efg, file_units, target)
             file_units = target

@@ -146,6 +146,31 @@ def rotate_cartesian(T, R) -> np.ndarray:
     return R @ T @ np.swapaxes(R, -1, -2)
 
 
+def remove_print_rounding(V, half_step: float, where: str, units: str = "") -> "tuple[np.ndarray, float]":
+    """EFGs read from a file that prints them rounded (to +-`half_step`), made symmetric and traceless.
+
+    Rounding each printed component by at most `half_step` leaves an antisymmetric part of at most
+    `half_step` and a trace of at most 3 `half_step`: those are removed. Anything larger is not
+    rounding, and is an error naming the atom. Returns (V, largest change of any component).
+    """
+    V = _as_tensors(V)
+    antisym = 0.5 * (V - np.swapaxes(V, 1, 2))
+    trace = np.trace(V, axis1=1, axis2=2)
+    slack = 1e-9 * max(1.0, float(np.abs(V).max(initial=0.0)))
+    bad = np.flatnonzero(np.abs(antisym).max(axis=(1, 2)) > half_step + slack)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{where}: atom {i}: EFG tensor is not symmetric (max |V - V^T| / 2 = "
+                         f"{np.abs(antisym[i]).max():.4g} {units}, beyond the print precision {half_step:g})".replace("  ", " "))
+    bad = np.flatnonzero(np.abs(trace) > 3 * half_step + slack)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{where}: atom {i}: EFG trace {trace[i]:.4g} {units} exceeds the print precision "
+                         f"(3 x {half_step:g}): not rounding".replace("  ", " "))
+    out = V - antisym - trace[:, None, None] * np.eye(3) / 3.0
+    return out, float(np.abs(out - V).max(initial=0.0))
+
+
 def check_efg(
     V,
     *,

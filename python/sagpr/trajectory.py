@@ -100,9 +100,9 @@ def index_frames(path: PathLike, *, progress: bool = False) -> FrameIndex:
     bar = None
     with open(path, "rb") as f:
         if progress:
-            from tqdm.auto import tqdm
+            from .progress import progress_bar
 
-            bar = tqdm(total=os.fstat(f.fileno()).st_size, desc="indexing", unit="B", unit_scale=True)
+            bar = progress_bar(total=os.fstat(f.fileno()).st_size, desc="indexing", unit="B", unit_scale=True)
         try:
             while True:
                 head = f.readline()

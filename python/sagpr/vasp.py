@@ -21,6 +21,8 @@ from typing import List
 
 import numpy as np
 
+from .tensors import remove_print_rounding
+
 #: half the last printed digit of VASP's EFG table (V/A^2)
 PRINT_PRECISION = 0.0005
 
@@ -53,17 +55,6 @@ def parse_efg_table(text: str, where: str) -> np.ndarray:
     return np.stack([np.stack([xx, xy, xz], -1), np.stack([xy, yy, yz], -1), np.stack([xz, yz, zz], -1)], axis=1)
 
 
-def project_rounding_trace(V, where: str) -> np.ndarray:
-    """V with the trace left by printing rounded values removed; error where it is larger."""
-    trace = np.trace(V, axis1=1, axis2=2)
-    bad = np.flatnonzero(np.abs(trace) > 3 * PRINT_PRECISION + 1e-12)
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"{where}: atom {i}: EFG trace {trace[i]:.4g} V/A^2 exceeds the print precision "
-                         f"(3 x {PRINT_PRECISION}): not an EFG table")
-    return V - trace[:, None, None] * np.eye(3) / 3.0
-
-
 def read_outcar_efg(path) -> List:
     """[ase.Atoms] (one frame: the last ionic step) with arrays["efg"] (N, 3, 3) in V/A^2."""
     from ase.io import read
@@ -73,7 +64,7 @@ def read_outcar_efg(path) -> List:
         text = path.read_text()
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text file") from None
-    V = project_rounding_trace(parse_efg_table(text, str(path)), str(path))
+    V, correction = remove_print_rounding(parse_efg_table(text, str(path)), PRINT_PRECISION, str(path), "V/A^2")
     try:
         atoms = read(path, format="vasp-out", index=-1)
     except Exception as err:  # ase raises many kinds for malformed input
@@ -83,4 +74,5 @@ def read_outcar_efg(path) -> List:
     atoms.arrays["efg"] = V
     atoms.info["efg_units"] = "V/A^2"
     atoms.info["efg_source"] = "VASP OUTCAR (LEFG), 3 decimals"
+    atoms.info["efg_rounding_correction"] = correction
     return [atoms]

@@ -250,12 +250,12 @@ def generate(
         raise ValueError(f"scale_range must satisfy 0 < min <= max, got {scale_range}")
     if rattle_std < 0:
         raise ValueError(f"rattle_std must be non-negative, got {rattle_std}")
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     bases = unique_structures()
     rng = np.random.default_rng(seed)
     frames = []
-    for i in tqdm(range(n_structures), desc="LTO structures", disable=not progress):
+    for i in progress_bar(range(n_structures), enabled=progress, desc="LTO structures"):
         base = bases[i % len(bases)]
         for _attempt in range(100):
             scale = rng.uniform(low, high)
@@ -334,13 +334,13 @@ def large_models(
         raise ValueError(f"lithiation x must be in [0, 3], got {lithiation}")
     if (16 * size**3) % 6:
         raise ValueError(f"size must be a multiple of 3 for Li1/6 Ti5/6 on 16d (16 size^3 sites), got {size}")
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     lattice = _DisorderLattice(size, lithiation)
     beta = 1.0 / (_BOLTZMANN_EV * temperature)
     rng = np.random.default_rng(seed)
     frames = []
-    for model in tqdm(range(n), desc="large LTO models", disable=not progress):
+    for model in progress_bar(range(n), enabled=progress, desc="large LTO models"):
         q, groups = lattice.random_occupation(rng)
         accepted, energy = lattice.metropolis(q, groups, mc_sweeps, beta, rng)
         atoms = lattice.structure(q)

@@ -110,10 +110,10 @@ def _chunked(run, components, frames, centers, progress, what, chunk):
     frames = as_frame_list(frames)
     if chunk is None:
         chunk = max(1, len(frames) // 20)
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     parts = []
-    with tqdm(total=len(frames), desc=what, unit="frame", disable=not progress, delay=2.0) as bar:
+    with progress_bar(total=len(frames), enabled=progress, desc=what, unit="frame", delay=2.0) as bar:
         for start in range(0, len(frames), chunk):
             block = frames[start : start + chunk]
             if any(np.isin(a.numbers, centers).any() for a in block):

@@ -126,9 +126,9 @@ def _progress_bar(progress, total, species):
     """(tick(n), close()) of an optional tqdm bar over the comparison's runs."""
     if not progress:
         return (lambda n=1: None), (lambda: None)
-    from tqdm.auto import tqdm
+    from ...progress import progress_bar
 
-    bar = tqdm(total=total, desc=f"compare {species}", unit="run")
+    bar = progress_bar(total=total, desc=f"compare {species}", unit="run")
     return (lambda n=1: bar.update(n)), bar.close
 
 

@@ -121,10 +121,7 @@ def predict_file(model, source, out: Path, *, magres_dir: Optional[Path] = None,
         with open(tmp, "w") as handle:
             stream = predict_stream(model, source, chunk_size=chunk_size, isotopes=isotopes, client=client,
                                     shared_file=shared_file)
-            if progress:
-                from tqdm.auto import tqdm
-
-                stream = tqdm(stream, total=total, desc="predicting", unit="frame")
+            stream = progress_bar(stream, enabled=progress, total=total, desc="predicting", unit="frame")
             for atoms in stream:
                 write(handle, atoms, format="extxyz")
                 if magres_dir is not None:

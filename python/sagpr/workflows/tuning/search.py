@@ -80,12 +80,9 @@ def box_behnken_search(
     coded = box_behnken(len(factors))
     result = SearchResult(factors)
     points = [decode_point(factors, row) for row in coded]
-    iterator = points
-    if progress:
-        from tqdm.auto import tqdm
+    from ...progress import progress_bar
 
-        iterator = tqdm(points, desc="Box-Behnken runs", unit="run")
-    for params in iterator:
+    for params in progress_bar(points, enabled=progress, desc="Box-Behnken runs", unit="run"):
         result.runs.append(run(params, "design"))
 
     encoded = np.array([[f.encode(r["params"][f.name]) for f in factors] for r in result.runs])
