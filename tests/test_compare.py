@@ -164,8 +164,8 @@ def test_cli_compare_and_optimize(tmp_path):
                  "--factors", "cutoff:3.5:4.5,atomic_gaussian_width:0.3:0.5,regularizer:1e-8:1e-3:log"]) == 0
     best = json.loads((tmp_path / "o" / "best_eta_tilde.json").read_text())
     assert best["objective"] == "MAE(eta_tilde)" and best["params"]["n_sparse"] == 30
-    assert main(["compare", *args, "--out", str(tmp_path / "x"), "--models", "tensor,cq"]) == 2
-    assert main(["compare", *args, "--out", str(tmp_path / "x"), "--models", "theta", "--save-model"]) == 2
+    assert main(["compare", *args, "--out", str(tmp_path / "x"), "--models", "tensor,cq"]) == 1
+    assert main(["compare", *args, "--out", str(tmp_path / "x"), "--models", "theta", "--save-model"]) == 1
 
 
 GEHLENITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gehlenite"

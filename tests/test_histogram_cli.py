@@ -49,9 +49,9 @@ def test_histogram_command(tmp_path, capsys):
 def test_histogram_errors(tmp_path, capsys):
     atoms = bulk("LiF", "rocksalt", a=4.0)
     write(tmp_path / "plain.xyz", atoms, format="extxyz")
-    assert main(["histogram", str(tmp_path / "plain.xyz"), "--species", "Li", "--out", str(tmp_path / "o")]) == 2
+    assert main(["histogram", str(tmp_path / "plain.xyz"), "--species", "Li", "--out", str(tmp_path / "o")]) == 1
     assert "no per-atom 'omega_q' or 'efg'" in capsys.readouterr().err
-    assert main(["histogram", str(tmp_path / "missing.xyz"), "--species", "Li", "--out", str(tmp_path / "o")]) == 2
+    assert main(["histogram", str(tmp_path / "missing.xyz"), "--species", "Li", "--out", str(tmp_path / "o")]) == 1
     assert "no such file" in capsys.readouterr().err
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,3 +38,47 @@ def write_text_atomic(path: PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "w") as f:
             f.write(text)
+
+
+def check_output_folder(path: PathLike, *, overwrite: bool = False) -> Path:
+    """Fail before any work when `path` cannot become a folder of one run's output files."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path}: exists and is not a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{path}: {parent} is a file, not a folder")
+            break
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise ValueError(f"{path}: folder is not empty; give --overwrite to replace it whole (runs are never mixed)")
+    return path
+
+
+@contextmanager
+def atomic_directory(path: PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a new empty folder beside `path`; on success it replaces `path` whole.
+
+    The folder holds one whole run or stays as it was: an error or Ctrl-C leaves `path` untouched,
+    and a second run never leaves files of the first beside its own. A non-empty `path` needs
+    ``overwrite=True``.
+    """
+    path = check_output_folder(path, overwrite=overwrite)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp"))
+    old = None
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=folder, prefix=f".{path.name}.", suffix=".old"))
+            os.replace(path, old / "previous")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

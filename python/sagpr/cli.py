@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Symmetry-adapted GPR of tensorial atomic properties and NMR observables.",
     )
     parser.add_argument("--version", action="version", version=f"sagpr {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from . import commands
 
@@ -28,16 +29,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one subcommand. An error is one line on stderr and exit status 1 (the traceback only with
+    --debug); Ctrl-C is one line and 130. Arguments the parser rejects exit with argparse's 2."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line, not only before the subcommand
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, OSError) as err:
-        print(f"sagpr {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"sagpr {args.command}: interrupted: finished outputs are kept whole, the unfinished one was "
+              "not written (compare and optimize resume from their cache)", file=sys.stderr)
+        return 130
+    except Exception as err:  # every error a user can cause ends as one line naming what is wrong
+        if args.debug:
+            raise
+        known = isinstance(err, (ValueError, OSError, TypeError, KeyError, ImportError, RuntimeError))
+        message = str(err) or type(err).__name__
+        if not known or isinstance(err, (TypeError, KeyError)):
+            message = f"{type(err).__name__}: {message} (a bug? rerun with --debug and report the traceback)"
+        print(f"sagpr {args.command}: error: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -59,7 +59,7 @@ def species_numbers(species: Sequence[Union[int, str]]) -> List[int]:
     return sorted(out)
 
 
-_FRAME_PREFIX = re.compile(r"^frame (\d+): ")
+FRAME_PREFIX = re.compile(r"^frame (\d+): ")
 
 
 def renumber_frame_error(err: Exception, first_index: int, n_frames: int, numbers=None) -> Exception:
@@ -70,7 +70,7 @@ def renumber_frame_error(err: Exception, first_index: int, n_frames: int, number
     given, are the input positions of the chunk's frames (for chunks that skip frames).
     """
     message = str(err)
-    match = _FRAME_PREFIX.match(message)
+    match = FRAME_PREFIX.match(message)
     if numbers is not None:
         numbers = list(numbers)
         if match and int(match.group(1)) < len(numbers):

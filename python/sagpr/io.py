@@ -13,7 +13,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 from ase import Atoms
@@ -25,7 +25,10 @@ from .tensors import remove_print_rounding
 from .units import convert_efg, normalize_units
 from .vasp import is_outcar, read_outcar_efg
 
-__all__ = ["read_efg", "write_efg", "check_text_file"]
+__all__ = ["read_efg", "write_efg", "check_text_file", "expand_inputs", "is_input_file", "iread_structures"]
+
+#: the files a folder given as input contributes (anything else is listed as skipped)
+INPUT_SUFFIXES = (".magres", ".xyz", ".extxyz")
 
 PathLike = Union[str, os.PathLike]
 _FORMATS = {".magres": "magres", ".xyz": "extxyz", ".extxyz": "extxyz"}
@@ -46,6 +49,42 @@ def _format(path: Path, format: Optional[str]) -> str:
             f"pass format='extxyz' or format='magres'"
         )
     return fmt
+
+
+def is_input_file(path: PathLike) -> bool:
+    """Whether a file found in an input folder is one sagpr reads (.magres, extended XYZ, OUTCAR)."""
+    path = Path(path)
+    return path.suffix.lower() in INPUT_SUFFIXES or is_outcar(path)
+
+
+def expand_inputs(patterns: Sequence[PathLike]) -> "tuple[List[Path], List[Path]]":
+    """(files, skipped): the files named by `patterns` (files, folders or globs, in the given order,
+    each folder and glob sorted), and the files of those folders that are not of a kind sagpr reads.
+
+    A pattern that matches nothing is an error naming it.
+    """
+    import glob
+
+    files: List[Path] = []
+    skipped: List[Path] = []
+    for pattern in patterns:
+        p = Path(pattern)
+        if p.is_dir():
+            members = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
+            matches = [q for q in members if is_input_file(q)]
+            skipped.extend(q for q in members if not is_input_file(q))
+            if not matches:
+                raise FileNotFoundError(f"{pattern}: no .magres, .xyz, .extxyz or OUTCAR files in this folder")
+        elif any(c in str(pattern) for c in "*?["):
+            matches = [Path(m) for m in sorted(glob.glob(str(pattern)))]
+            if not matches:
+                raise FileNotFoundError(f"{pattern}: no files match")
+        else:
+            if not p.exists():
+                raise FileNotFoundError(f"{pattern}: no such file")
+            matches = [p]
+        files.extend(matches)
+    return files, skipped
 
 
 def check_text_file(path: PathLike, probe: int = 1 << 20) -> None:
@@ -201,6 +240,56 @@ def read_efg(
         atoms.info["efg_units"] = file_units
         out.append(atoms)
     return out
+
+
+def _tag(atoms: Atoms, path: Path, k: int) -> Atoms:
+    atoms.info["source_file"] = str(path)
+    atoms.info["source_frame"] = k
+    return atoms
+
+
+def iread_structures(path: PathLike) -> Iterator[Atoms]:
+    """Every frame of a structure file (any format ase reads; .magres and OUTCAR as `read_efg` reads
+    them), one at a time, each with ``info["source_file"]`` and ``info["source_frame"]``.
+
+    An EFG the file holds is kept (``arrays["efg"]`` (N, 3, 3), ``info["efg_units"]``) as the
+    reference of a prediction; a file without one is read as structures only.
+    """
+    from ase.io import iread
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in _FORMATS or is_outcar(path):
+        check_text_file(path)
+    if suffix == ".magres":
+        atoms = _read_magres(path)
+        if "efg" in atoms.arrays:
+            where = f"{path}: frame 0"
+            atoms.arrays["efg"] = _remove_rounding(atoms, _efg_array(atoms, where), where, "au")
+            atoms.info["efg_units"] = "au"
+        yield _tag(atoms, path, 0)
+        return
+    if is_outcar(path) and "Electric field gradients" in path.read_text():
+        yield _tag(read_outcar_efg(path)[0], path, 0)
+        return
+    fmt = "vasp-out" if is_outcar(path) else ("extxyz" if suffix in (".xyz", ".extxyz") else None)
+    k = 0
+    try:
+        for atoms in iread(path, index=":", format=fmt):
+            if "efg" in atoms.arrays:
+                atoms.arrays["efg"] = _efg_array(atoms, f"{path}: frame {k}")
+            yield _tag(atoms, path, k)
+            k += 1
+    except ValueError as err:
+        if str(err).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: frame {k}: cannot read: {err}") from err
+    except Exception as err:  # ase raises many kinds for malformed input
+        raise ValueError(f"{path}: frame {k}: cannot read: {type(err).__name__}: {err}") from err
+    if k == 0:
+        raise ValueError(f"{path}: no structures found")
 
 
 def _atomic_write(path: Path, write) -> None:

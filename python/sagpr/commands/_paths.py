@@ -11,5 +11,17 @@ def check_output_file(path):
         raise ValueError(f"{path}: is a folder; give a file name")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
+        if parent.exists():
+            raise ValueError(f"{path}: {parent} is a file, not a folder")
         raise ValueError(f"{path}: folder {parent} does not exist")
     return path
+
+
+def report_skipped(skipped) -> None:
+    """Tell the user which files of their input folders were not read (never skip silently)."""
+    import sys
+
+    if skipped:
+        names = ", ".join(str(p) for p in skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        print(f"skipped {len(skipped)} file(s) of a kind sagpr does not read (.magres, .xyz, .extxyz, OUTCAR): "
+              f"{names}", file=sys.stderr)

@@ -29,7 +29,6 @@ def register(subparsers):
 
 
 def run(args):
-    import sys
     import time
 
     from sagpr.workflows.comparison.compare import run_comparison
@@ -42,10 +41,12 @@ def run(args):
     settings = settings_from_args(args)
     check_models(settings.models)
     if args.save_model and "tensor" not in settings.models:
-        print("sagpr compare: --save-model saves the tuned tensor model: include 'tensor' in --models", file=sys.stderr)
-        return 2
+        raise ValueError("--save-model saves the tuned tensor model: include 'tensor' in --models")
     start = time.perf_counter()
     sites = load_sites(args.data, args.species, isotope=args.isotope, units=args.units)
+    from ._paths import report_skipped
+
+    report_skipped(sites.skipped)
     print(f"{len(sites)} {sites.species} sites ({sites.isotope}) in {len(sites.frames)} structures from {sites.source}")
     result = run_comparison(sites, settings, out_dir=args.out, progress=not args.no_progress)
     files = write_report(result, args.out, figures=not args.no_figures)

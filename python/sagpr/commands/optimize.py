@@ -32,6 +32,9 @@ def run(args):
     settings = settings_from_args(args)
     model = check_models([args.model])[0]
     sites = load_sites(args.data, args.species, isotope=args.isotope, units=args.units)
+    from ._paths import report_skipped
+
+    report_skipped(sites.skipped)
     print(f"{len(sites)} {sites.species} sites ({sites.isotope}) in {len(sites.frames)} structures from {sites.source}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

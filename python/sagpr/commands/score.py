@@ -39,6 +39,9 @@ def run(args) -> int:
     if species not in centres:
         raise ValueError(f"{args.model}: the model predicts {', '.join(centres)}, not {species}")
     sites = load_sites(args.data, species, isotope=args.isotope)
+    from ._paths import report_skipped
+
+    report_skipped(sites.skipped)
     if len(sites) == 0:
         raise ValueError(f"{sites.source}: no {species} site")
     # the model predicts in its own units; the reference is converted to them

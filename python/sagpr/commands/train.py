@@ -54,6 +54,9 @@ def run(args) -> int:
     settings.split(params)  # unknown names and bad values fail before reading any data
     start = time.perf_counter()
     sites = load_sites(args.data, args.species, isotope=args.isotope, units=args.units)
+    from ._paths import report_skipped
+
+    report_skipped(sites.skipped)
     print(f"{len(sites)} {sites.species} sites ({sites.isotope}) in {len(sites.frames)} structures from {sites.source}")
     model = final_tensor_model(sites.frames, sites.species, params, V=sites.V, units=sites.units,
                                progress=not args.no_progress)

@@ -1,7 +1,7 @@
 """The sites of one nucleus in a dataset: their EFG tensors, where they are, and their structures."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -22,6 +22,7 @@ class Sites:
     index: List[Tuple[int, int]]
     V: np.ndarray
     source: str = ""
+    skipped: list = field(default_factory=list)  # files of input folders that were not read
 
     @property
     def groups(self) -> np.ndarray:

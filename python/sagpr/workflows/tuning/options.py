@@ -1,8 +1,6 @@
 """Text forms of workflow settings (as the command line takes them) and loading a dataset's sites."""
 from __future__ import annotations
 
-import glob
-from pathlib import Path
 from typing import Dict, List, Sequence
 
 from sagpr import settings
@@ -52,30 +50,18 @@ def parse_fixed(items: Sequence[str]) -> Dict[str, object]:
     return out
 
 
-def expand_paths(patterns: Sequence[str]) -> List[Path]:
-    """Files named or matched by the patterns (sorted per pattern); error if one matches nothing."""
-    out: List[Path] = []
-    for pattern in patterns:
-        p = Path(pattern)
-        if p.is_dir():
-            matches = sorted(str(q) for q in p.iterdir() if q.suffix in (".magres", ".xyz", ".extxyz") or "OUTCAR" in q.name)
-        else:
-            matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
-        if not matches:
-            raise FileNotFoundError(f"{pattern}: no files match")
-        out.extend(Path(m) for m in matches)
-    return out
-
-
 def load_sites(patterns: Sequence[str], species: str, *, isotope=None, units=None):
-    """Sites of `species` from .magres / extended XYZ files (several files are concatenated)."""
-    from sagpr.io import read_efg
+    """Sites of `species` from .magres / extended XYZ / OUTCAR files (several files are concatenated);
+    `sites.skipped` lists the files of input folders that were not read."""
+    from sagpr.io import expand_inputs, read_efg
 
     from ..sites import collect_sites
 
-    paths = expand_paths(patterns)
+    paths, skipped = expand_inputs(patterns)
     frames = []
     for path in paths:
         frames.extend(read_efg(path, units=units, default_units="au"))
     source = str(paths[0]) if len(paths) == 1 else f"{len(paths)} files ({paths[0].parent})"
-    return collect_sites(frames, species, isotope=isotope, units=units, source=source)
+    sites = collect_sites(frames, species, isotope=isotope, units=units, source=source)
+    sites.skipped = skipped
+    return sites
