@@ -251,12 +251,13 @@ def test_load_rejects_foreign_corrupt_and_newer_files(tmp_path):
 
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, a=np.arange(3))
-    with pytest.raises(ValueError, match="not a valid sagpr model"):
+    with pytest.raises(ValueError, match="not a sagpr model file"):
         load(foreign)
-    text = tmp_path / "text.txt"
-    text.write_text("hello")
-    with pytest.raises(ValueError, match="not a valid sagpr model"):
-        load(text)
+    for name, content in (("text.txt", b"hello"), ("x.magres", b"[atoms]\n[/atoms]\n"), ("empty", b"")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=f"{name}: not a sagpr model file") as info:
+            load(tmp_path / name)
+        assert "pickle" not in str(info.value)  # never advice to load a foreign file unsafely
     rng = np.random.default_rng(12)
     x, x0 = random_features(rng, 10, 5, 8, 4)
     good = tmp_path / "good.sagpr"

@@ -137,3 +137,20 @@ def test_ctrl_c_keeps_nothing_half_written(setup, tmp_path):
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err and "Traceback" not in err
     assert not mag.exists() and not (tmp_path / "p.xyz").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.xyz"]
+
+
+@pytest.mark.parametrize("shift, message", [(0.0, "are at the same position"), (0.3, "are 0.3 A apart")])
+def test_overlapping_atoms_are_errors_naming_frame_and_both_atoms(setup, tmp_path, capsys, shift, message):
+    d, frames = setup
+    bad = [f.copy() for f in frames[:3]]
+    bad[2].positions[5] = bad[2].positions[1] + [shift, 0, 0]
+    write_efg(tmp_path / "bad.xyz", bad)
+    assert _predict(d, tmp_path / "bad.xyz", "--out", tmp_path / "p.xyz") == 1
+    err = capsys.readouterr().err
+    assert f"bad.xyz: frame 2: atoms 1 (Li) and 5 (O) {message}" in err and len(err.strip().splitlines()) == 1
+    # the limit is an option: 0.2 A lets the 0.3 A pair through (to a finite prediction)
+    if shift:
+        assert _predict(d, tmp_path / "bad.xyz", "--out", tmp_path / "p.xyz", "--min-distance", "0.2") == 0
+        assert np.isfinite(read(tmp_path / "p.xyz", ":")[2].arrays["efg"]).all()
+    with pytest.raises(ValueError, match="frame 2: atoms 1 .Li. and 5 .O."):
+        sagpr.load(d / "li.sagpr").predict(bad)

@@ -25,6 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"sagpr.commands.{info.name}")
         module.register(sub)
+    # Options every command takes, so no command lacks them.
+    for command in sub.choices.values():
+        options = {o for action in command._actions for o in action.option_strings}
+        if "--no-progress" not in options:
+            command.add_argument("--no-progress", action="store_true", help="no progress bars (they are shown "
+                                 "only on a terminal anyway)")
+        command.add_argument("--min-distance", type=float, metavar="A", default=None,
+                             help="two atoms closer than this are an input error (default: 0.5 A; 0 turns the check off)")
     return parser
 
 
@@ -39,7 +47,10 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from .neighbors import DEFAULT_MIN_DISTANCE, set_min_distance
+
     try:
+        set_min_distance(DEFAULT_MIN_DISTANCE if args.min_distance is None else args.min_distance)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         if args.debug:
@@ -56,6 +67,8 @@ def main(argv=None) -> int:
             message = f"{type(err).__name__}: {message} (a bug? rerun with --debug and report the traceback)"
         print(f"sagpr {args.command}: error: {message}", file=sys.stderr)
         return 1
+    finally:
+        set_min_distance(DEFAULT_MIN_DISTANCE)  # main() called again in one process starts afresh
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import _core, settings
 from .frames import FrameInput, as_frame_list, frame_arrays, species_numbers
+from .neighbors import check_min_distance
 
 Species = Sequence[Union[int, str]]
 
@@ -130,6 +131,7 @@ class LambdaSOAP:
         data = []
         for index, atoms in enumerate(frames):
             arrays = frame_arrays(atoms, index)
+            check_min_distance(atoms, index)
             numbers = arrays[1]
             unknown = np.flatnonzero(~allowed[np.clip(numbers, 0, 118)])
             if unknown.size:

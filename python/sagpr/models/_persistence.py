@@ -95,6 +95,8 @@ def load(path):
             raw = handle.read()
     except OSError as error:
         raise ValueError(f"{path}: cannot read model file: {error}") from error
+    if not raw.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # not a zip archive: never let np.load guess
+        raise ValueError(f"{path}: not a sagpr model file (those are written by sagpr train or model.save)")
     try:
         archive = np.load(io.BytesIO(raw), allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -107,7 +109,7 @@ def load(path):
             raise ValueError("header does not describe a sagpr model")
         arrays = {name: archive["a/" + name] for name in header["arrays"]}
     except (ValueError, OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, EOFError) as error:
-        raise ValueError(f"{path}: not a valid sagpr model file ({error})") from error
+        raise ValueError(f"{path}: not a sagpr model file ({error})") from error
     version = header.get("format_version")
     if version != FORMAT_VERSION:
         raise ValueError(
