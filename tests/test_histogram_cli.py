@@ -84,3 +84,31 @@ def test_histogram_defaults_come_from_the_data():
         assert count == max(3, round(0.01 * len(values)))
         regions = find_regions(values, n_peaks=2, bin_width=width, min_count=count)
         assert len(regions.regions) == 2 and (regions.labels >= 0).mean() > 0.8  # nothing left unclassified
+
+
+def test_a_tiny_bin_width_fails_before_allocating(tmp_path, capsys):
+    import tracemalloc
+
+    predicted_file(tmp_path / "pred.xyz", n_frames=1)
+    tracemalloc.start()
+    code = main(["histogram", str(tmp_path / "pred.xyz"), "--species", "Li", "--out", str(tmp_path / "o"),
+                 "--bin-width", "1e-6"])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    err = capsys.readouterr().err
+    assert code == 1 and "bins" in err and "give a wider bin width" in err and len(err.strip().splitlines()) == 1
+    assert peak < 200e6 and not (tmp_path / "o").exists()
+
+
+def test_mixed_units_name_the_fix(tmp_path, capsys):
+    from sagpr.io import write_efg
+
+    from synthetic_efg import random_cells
+
+    a, b = random_cells(2)
+    b.arrays["efg"] = b.arrays["efg"] * 97.17
+    b.info["efg_units"] = "V/A^2"
+    write_efg(tmp_path / "mixed.xyz", [a, b])
+    assert main(["train", "--data", str(tmp_path / "mixed.xyz"), "--species", "Li", "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert "frames disagree on efg_units" in err and "--units" in err

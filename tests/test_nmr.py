@@ -765,3 +765,14 @@ def test_distribution_distances():
     assert metrics.histogram_overlap(a, a) == pytest.approx(1.0)
     assert metrics.histogram_overlap(a, a + 100.0) == 0.0
     assert 0.0 < metrics.histogram_overlap(a, a + 0.5) < 1.0
+
+
+def test_zero_tensor_has_undefined_angles():
+    from sagpr.nmr import observables
+
+    V = np.zeros((2, 3, 3))
+    V[1] = np.diag([-1.0, -2.0, 3.0]) * 0.1
+    obs = observables(V, "7Li")
+    assert np.isnan(obs["theta"][0]) and np.isnan(obs["phi"][0])  # no principal axes: not 0
+    assert obs["eta"][0] == 0 and obs["cq"][0] == 0 and obs["omega_q"][0] == 0
+    assert np.isfinite(obs["theta"][1]) and np.isfinite(obs["phi"][1])

@@ -93,3 +93,20 @@ def test_cut_and_binary_files(tmp_path):
     (tmp_path / "latin.xyz").write_bytes(b"2\nc\xe9\nLi 0 0 0\n")
     with pytest.raises(ValueError, match="latin.xyz: not a text file"):
         read_efg(tmp_path / "latin.xyz")
+
+
+def test_slab_is_refused_as_magres_and_kept_as_extxyz(tmp_path):
+    slab = _structure(6)
+    slab.pbc = (True, True, False)
+    with pytest.raises(ValueError, match=r"slab\.magres: frame 0: a \.magres file holds a 3D-periodic crystal "
+                                         r"or a molecule, not pbc=\(True, True, False\)"):
+        write_efg(tmp_path / "slab.magres", slab)
+    assert not (tmp_path / "slab.magres").exists()
+    write_efg(tmp_path / "slab.xyz", slab)
+    back = read_efg(tmp_path / "slab.xyz")[0]
+    assert list(back.pbc) == [True, True, False] and np.allclose(back.cell.array, slab.cell.array)
+    for pbc in (True, False):  # a crystal and a molecule round-trip through .magres
+        atoms = _structure(7)
+        atoms.pbc = pbc
+        write_efg(tmp_path / "x.magres", atoms)
+        assert list(read_efg(tmp_path / "x.magres")[0].pbc) == [pbc] * 3

@@ -337,6 +337,11 @@ def write_efg(
         unit = target or own
         efg = convert_efg(efg, own, unit)
         copy = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+        if fmt == "magres" and atoms.pbc.any() and not atoms.pbc.all():
+            # magres has a lattice (3D-periodic) or none (a molecule): a slab would read back as another system
+            raise ValueError(f"{where}: a .magres file holds a 3D-periodic crystal or a molecule, not "
+                             f"pbc={tuple(bool(p) for p in atoms.pbc)}; write extended XYZ, or make the cell "
+                             f"periodic in all three directions")
         if fmt == "magres":
             for key in ("labels", "indices"):
                 if key in atoms.arrays:

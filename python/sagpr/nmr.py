@@ -284,6 +284,10 @@ def observables(
 
     "vxx", "vyy", "vzz" (units of V), "eta", "cq" (MHz), "omega_q" (kHz), "theta", "phi" (degrees,
     field b0 in the PAS), "frames" (N, 3, 3) and "quaternions" (N, 4, w >= 0) of the PAS.
+
+    A tensor with |V_zz| <= atol (zero, e.g. a site of cubic symmetry or an isolated atom) has no
+    principal axes: its theta and phi are NaN (undefined, not 0), its eta is 0 by convention and
+    its frame is arbitrary.
     """
     V = check_efg(V, rtol=rtol, atol=atol, labels=labels)
     S = symmetric_traceless_part(V)
@@ -291,6 +295,8 @@ def observables(
     spin, q = _isotopes(isotopes, len(S), defaults)
     b = _directions(b0, len(S))
     theta, phi = _angles_in_frames(frames, b)
+    no_axes = np.abs(values[:, 2]) <= atol
+    theta[no_axes] = phi[no_axes] = np.nan
     bvb = convert_efg(np.einsum("ni,nij,nj->n", b, S, b), units, "au")
     return {
         "vxx": values[:, 0],

@@ -57,7 +57,8 @@ def collect_sites(frames, species: str, *, isotope: Optional[str] = None, efg_ke
     frame_units = {f.info.get("efg_units") for f in frames} - {None}
     if units is None:
         if len(frame_units) > 1:
-            raise ValueError(f"{source or 'dataset'}: frames disagree on efg_units: {sorted(frame_units)}")
+            raise ValueError(f"{source or 'dataset'}: frames disagree on efg_units: {sorted(frame_units)}; "
+                             f"convert them to one with --units au or --units V/A^2 (units= in Python)")
         units = frame_units.pop() if frame_units else "au"
     units = normalize_units(units)
     index, tensors = [], []

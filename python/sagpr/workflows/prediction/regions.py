@@ -41,6 +41,10 @@ class Regions:
         }
 
 
+#: bins a histogram may have (a bin width far below the spread of the data is a mistake, not a request)
+MAX_BINS = 1_000_000
+
+
 def auto_histogram_settings(values):
     """(bin width, min count) that suit the data whatever the nucleus: the Freedman-Diaconis bin
     width 2 IQR n^(-1/3) (Freedman and Diaconis, Z. Wahrscheinlichkeitstheorie 57, 453 (1981)),
@@ -78,7 +82,12 @@ def find_regions(values, *, n_peaks: int = 5, bin_width: float, min_count: int =
         raise ValueError("n_peaks and min_count must be at least 1")
 
     lo = np.floor(values.min() / bin_width) * bin_width
-    n_bins = max(1, int(np.ceil((values.max() - lo) / bin_width + 1e-9)))
+    span = (values.max() - lo) / bin_width
+    if span > MAX_BINS:  # checked before any array is allocated
+        raise ValueError(f"bin width {bin_width:g} gives {span:.3g} bins over the range {values.min():.6g} to "
+                         f"{values.max():.6g}: at most {MAX_BINS:,} are allowed; give a wider bin width "
+                         f"(or none, for one chosen from the data)")
+    n_bins = max(1, int(np.ceil(span + 1e-9)))
     if values.max() >= lo + n_bins * bin_width:
         n_bins += 1
     edges = lo + bin_width * np.arange(n_bins + 1)
