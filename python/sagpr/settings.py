@@ -12,6 +12,7 @@ Parts: "descriptor" (lambda-SOAP), "gpr" (kernel and solver), "model" (what is l
 """
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Tuple
@@ -90,12 +91,17 @@ def _species_list(name, value):
 def _center_species(name, value):
     if value is None:
         return
+    if isinstance(value, bool) or not (isinstance(value, (str, numbers.Integral)) or hasattr(value, "__iter__")):
+        raise ValueError(f"{name} must be an element symbol, an atomic number or a list of them, got {value!r}")
     items = [value] if isinstance(value, (str, numbers.Integral)) else list(value)
     if not items:
         raise ValueError(f"{name} must name at least one species")
     from .frames import species_numbers
 
-    species_numbers(items)
+    try:
+        species_numbers(items)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name}: {err}") from None
 
 
 # ------------------------------------------------------------------------------------- table
@@ -237,7 +243,7 @@ def parse(name: str, text: str):
             value = float(text)
         except ValueError:
             raise ValueError(f"{name} must be an integer, got {text!r}") from None
-        if value != int(value):
+        if not math.isfinite(value) or value != int(value):
             raise ValueError(f"{name} must be an integer, got {text!r}")
         return int(value)
     try:
