@@ -31,8 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
         if "--no-progress" not in options:
             command.add_argument("--no-progress", action="store_true", help="no progress bars (they are shown "
                                  "only on a terminal anyway)")
-        command.add_argument("--min-distance", type=float, metavar="A", default=None,
-                             help="two atoms closer than this are an input error (default: 0.5 A; 0 turns the check off)")
+        if "--min-distance" not in options:  # (sagpr dataset has its own: the distance it redraws at)
+            command.add_argument("--min-distance", dest="overlap_distance", type=float, metavar="A", default=None,
+                                 help="two atoms closer than this are an input error (default: 0.5 A; 0 turns "
+                                 "the check off)")
     return parser
 
 
@@ -50,7 +52,8 @@ def main(argv=None) -> int:
     from .neighbors import DEFAULT_MIN_DISTANCE, set_min_distance
 
     try:
-        set_min_distance(DEFAULT_MIN_DISTANCE if args.min_distance is None else args.min_distance)
+        overlap = getattr(args, "overlap_distance", None)
+        set_min_distance(DEFAULT_MIN_DISTANCE if overlap is None else overlap)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         if args.debug:
