@@ -213,3 +213,105 @@ def test_missing_extra_is_one_line_naming_it(monkeypatch):
     with pytest.raises(ImportError) as err:
         spectra.require_mrsimulator()
     assert "'spectra' extra" in str(err.value) and "\n" not in str(err.value)
+
+
+# ---------------------------------------------------------------- the command line
+def _tiny_prediction_file(path, rng, n_frames=2, n_al=6, with_reference=True, ms=False):
+    """Frames like `sagpr predict` writes them: 'efg' (predicted), 'efg_reference', efg_units."""
+    from ase import Atoms
+
+    from sagpr.io import write_efg
+
+    frames = []
+    for k in range(n_frames):
+        n = n_al + 2
+        pos = rng.uniform(0, 8, size=(n, 3))
+        pos[:, 0] = np.arange(n) * 1.9  # no overlapping atoms
+        atoms = Atoms(["Al"] * n_al + ["O"] * 2, positions=pos, cell=np.eye(3) * 16, pbc=True)
+        ref = random_efg(rng, n, scale=0.08)
+        pred = ref + random_efg(rng, n, scale=0.004)
+        atoms.arrays["efg"] = pred
+        if with_reference:
+            atoms.arrays["efg_reference"] = ref.reshape(n, 9)
+        if ms:
+            atoms.arrays["ms"] = random_shielding(rng, n).reshape(n, 9)
+        atoms.info["efg_units"] = "au"
+        frames.append(atoms)
+    write_efg(path, frames)
+    return frames
+
+
+CLI_FAST = ["--density", "12", "--points", "512", "--no-progress"]
+
+
+def test_cli_spectrum_writes_predicted_over_reference_with_regions(tmp_path, capsys):
+    from sagpr.cli import main
+
+    rng = np.random.default_rng(11)
+    src = tmp_path / "pred.xyz"
+    _tiny_prediction_file(src, rng)
+    exp = tmp_path / "exp.dat"
+    exp.write_text("# ppm intensity\n" + "\n".join(f"{p} {np.exp(-p * p / 200)}" for p in np.linspace(-100, 50, 40)))
+    out = tmp_path / "spec"
+    rc = main(["spectrum", str(src), "--species", "Al", "--field", "14.1T", "--spinning", "15kHz", "--out", str(out),
+               "--experimental", str(exp), *CLI_FAST])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "spectral difference predicted vs reference" in text
+    assert sorted(p.name for p in out.iterdir()) == ["regions.csv", "regions.png", "spectrum.csv", "spectrum.png",
+                                                      "summary.json"]
+    data = np.genfromtxt(out / "spectrum.csv", delimiter=",", skip_header=2)
+    assert data.shape == (512, 4)
+    header = (out / "spectrum.csv").read_text().splitlines()[1]
+    assert header == "ppm,khz,predicted_per_khz,reference_per_khz"
+    step = abs(data[1, 1] - data[0, 1])
+    assert data[:, 2].sum() * step == pytest.approx(12.0, rel=1e-6)  # 12 Al sites, area in sites
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    diff = spectra.spectral_difference(data[:, 2], data[:, 3])
+    assert summary["spectral_difference"] == pytest.approx(diff, rel=1e-5)
+    assert 0 < diff < 0.5
+    regions = np.genfromtxt(out / "regions.csv", delimiter=",", skip_header=2)
+    assert np.allclose(regions[:, 2:].sum(axis=1), data[:, 2], atol=1e-6 * data[:, 2].max())
+    # a second run into the same folder needs --overwrite
+    assert main(["spectrum", str(src), "--species", "Al", "--field", "14.1", "--static", "--out", str(out),
+                 *CLI_FAST]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_cli_spectrum_one_set_with_shielding_and_errors(tmp_path, capsys):
+    from sagpr.cli import main
+
+    rng = np.random.default_rng(12)
+    src = tmp_path / "dft.xyz"
+    _tiny_prediction_file(src, rng, n_frames=1, with_reference=False, ms=True)
+    out = tmp_path / "spec"
+    rc = main(["spectrum", str(src), "--species", "Al", "--field", "600MHz", "--static", "--transition", "all",
+               "--shielding-reference", "550", "--no-regions", "--out", str(out), *CLI_FAST])
+    assert rc == 0, capsys.readouterr().err
+    text = capsys.readouterr().out
+    assert "with shielding" in text and "14.09" in text  # 600 MHz 1H is 14.09 T
+    assert (out / "spectrum.csv").read_text().splitlines()[1] == "ppm,khz,efg_per_khz"
+    assert not (out / "regions.csv").exists()
+    for bad, message in ((["--field", "fast"], "--field"), (["--field", "14.1", "--spinning=-3kHz"], "--spinning"),
+                         (["--field", "14.1", "--species", "Li"], "no Li atoms")):
+        args = ["spectrum", str(src), "--species", "Al", "--out", str(tmp_path / "x"), *CLI_FAST, *bad]
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+
+
+def test_cli_spectrum_without_the_extra_names_it(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from sagpr.cli import main
+
+    rng = np.random.default_rng(13)
+    src = tmp_path / "pred.xyz"
+    _tiny_prediction_file(src, rng, n_frames=1)
+    monkeypatch.setitem(sys.modules, "mrsimulator", None)
+    assert main(["spectrum", str(src), "--species", "Al", "--field", "14.1T", "--out", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert "'spectra' extra" in err and "pip install 'sagpr[spectra]'" in err and err.count("\n") == 1
+    assert not (tmp_path / "s").exists()
