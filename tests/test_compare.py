@@ -48,7 +48,7 @@ def test_report_files_exist(run):
         assert len(search["runs"]) == 16                    # 15 Box-Behnken runs + the surface minimum
         assert all(len(r["scores"]) == 2 for r in search["runs"])
     text = (out / "report.md").read_text()
-    assert "| theta | rad |" in text and "deg" in text and "10 kHz" in text
+    assert "| theta | deg |" in text and "rad" not in text.split("## Test-set scores")[1].split("Angles:")[0] and "10 kHz" in text
 
 
 def _pearson(a, b):
@@ -81,9 +81,9 @@ def test_report_numbers_equal_metrics_recomputed_from_saved_predictions(run, sit
         b = F[:, 2, :]                                         # lab z in the PAS: rows of F^T
         return fold_theta(np.arccos(np.clip(b[:, 2], -1, 1))), fold_phi(np.arctan2(b[:, 1], b[:, 0]))
     (tr, pr), (tp, pp) = angles(V_ref), angles(V_pred)
-    assert tens["theta"]["mae"] == pytest.approx(np.abs(tp - tr).mean(), rel=1e-9)
-    assert tens["phi"]["mae"] == pytest.approx(np.abs(pp - pr).mean(), rel=1e-9)
-    assert tens["theta"]["mae_deg"] == pytest.approx(np.degrees(np.abs(tp - tr).mean()), rel=1e-9)
+    assert tens["theta"]["mae"] == pytest.approx(np.degrees(np.abs(tp - tr).mean()), rel=1e-9)
+    assert tens["phi"]["mae"] == pytest.approx(np.degrees(np.abs(pp - pr).mean()), rel=1e-9)
+    assert tens["theta"]["unit"] == "deg"  # angles in degrees in every output
     assert tens["theta"]["r"] == pytest.approx(_pearson(tr, tp), rel=1e-9)
 
     ref = scalar_targets(V_ref, sites.isotope, stats)
@@ -91,8 +91,8 @@ def test_report_numbers_equal_metrics_recomputed_from_saved_predictions(run, sit
         pred = saved[f"scalar_{key}"]
         assert scal[name]["mae"] == pytest.approx(np.abs(pred - ref[key]).mean(), rel=1e-12)
         assert scal[name]["r"] == pytest.approx(_pearson(ref[key], pred), rel=1e-12)
-    assert scal["theta"]["mae"] == pytest.approx(np.abs(fold_theta(saved["scalar_theta"]) - tr).mean(), rel=1e-9)
-    assert scal["phi"]["mae"] == pytest.approx(np.abs(fold_phi(saved["scalar_phi"]) - pr).mean(), rel=1e-9)
+    assert scal["theta"]["mae"] == pytest.approx(np.degrees(np.abs(fold_theta(saved["scalar_theta"]) - tr).mean()), rel=1e-9)
+    assert scal["phi"]["mae"] == pytest.approx(np.degrees(np.abs(fold_phi(saved["scalar_phi"]) - pr).mean()), rel=1e-9)
     # the markdown table shows the same numbers
     text = (out / "report.md").read_text()
     assert f"{tens['C~Q']['mae']:.4g}" in text and f"{scal['phi']['mae']:.4g}" in text

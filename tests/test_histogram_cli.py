@@ -112,3 +112,12 @@ def test_mixed_units_name_the_fix(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "mixed.xyz"), "--species", "Li", "--out", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err
     assert "frames disagree on efg_units" in err and "--units" in err
+
+
+def test_species_comes_from_a_predicted_file(tmp_path, capsys):
+    frames = predicted_file(tmp_path / "pred.xyz", n_frames=1)
+    for atoms in frames:
+        atoms.arrays["predicted"] = atoms.numbers == 3
+    write(tmp_path / "pred.xyz", frames, format="extxyz")
+    assert main(["histogram", str(tmp_path / "pred.xyz"), "--out", str(tmp_path / "o")]) == 0
+    assert "of 108 Li sites" in capsys.readouterr().out

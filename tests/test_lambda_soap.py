@@ -15,8 +15,11 @@ HYPERS = dict(cutoff=3.5, max_radial=4, max_angular=3, atomic_gaussian_width=0.5
 
 def cluster(seed=0, n=5, symbols=("Li", "Ti", "O", "O", "Li")):
     rng = np.random.default_rng(seed)
-    pos = rng.uniform(-1.6, 1.6, (n, 3))
-    return Atoms(list(symbols)[:n], positions=pos)
+    while True:  # atoms closer than 0.5 A are an input error (sagpr.neighbors.check_min_distance)
+        pos = rng.uniform(-1.6, 1.6, (n, 3))
+        d = np.linalg.norm(pos[:, None] - pos[None], axis=-1) + 10 * np.eye(n)
+        if d.min() > 0.8:
+            return Atoms(list(symbols)[:n], positions=pos)
 
 
 def periodic(seed=0):

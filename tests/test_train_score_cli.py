@@ -79,3 +79,52 @@ def test_isotope_of_another_element_is_refused(files, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0 and "27Al is not an isotope of Li" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.sagpr").exists()
+
+
+def test_train_prints_a_cv_estimate_by_structure_and_tunes(files, tmp_path, capsys):
+    assert main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--set", *SMALL,
+                 "--folds", "3", "--out", str(tmp_path / "a.sagpr"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "3-fold CV estimate (by structure): |C_Q| MAE" in out and "mean q~" in out
+    small = [s for s in SMALL if not s.startswith("cutoff")]  # the searched factors stay unset
+    assert main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--set", *small,
+                 "--folds", "2", "--tune", "--out", str(tmp_path / "t.sagpr"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "tuned: cutoff=" in out and "2-fold CV estimate" in out
+    tuned = sagpr.load(tmp_path / "t.sagpr").get_params()
+    assert 3.5 <= tuned["cutoff"] <= 6.0 and tuned["max_radial"] == 3  # searched within bounds, --set kept
+    assert main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--folds", "9",
+                 "--out", str(tmp_path / "x.sagpr")]) == 1
+    assert "6 structures cannot be split into 9 folds" in capsys.readouterr().err
+
+
+def test_out_of_fold_predictions_never_see_their_structure():
+    from sagpr.workflows.sites import collect_sites
+    from sagpr.workflows.tuning.splits import k_fold
+
+    sites = collect_sites(random_cells(7, seed=3), "Li")
+    folds = list(k_fold(len(sites), n_folds=3, seed=0, groups=sites.groups))
+    seen = np.zeros(len(sites), dtype=int)
+    for train, test in folds:
+        assert not set(sites.groups[train]) & set(sites.groups[test])  # no structure on both sides
+        seen[test] += 1
+    assert np.all(seen == 1)  # every site predicted exactly once
+
+
+def test_score_a_predicted_file_equals_scoring_the_model(files, tmp_path, capsys):
+    model_path = tmp_path / "li.sagpr"
+    assert main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--set", *SMALL, "--folds", "0",
+                 "--out", str(model_path), "--no-progress"]) == 0
+    assert main(["predict", str(files / "test.xyz"), "--model", str(model_path), "--out", str(tmp_path / "p.xyz"),
+                 "--no-progress"]) == 0
+    assert main(["score", "--model", str(model_path), "--data", str(files / "test.xyz"),
+                 "--out", str(tmp_path / "a.json")]) == 0
+    assert main(["score", "--data", str(tmp_path / "p.xyz"), "--out", str(tmp_path / "b.json")]) == 0
+    a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
+    assert a["n_sites"] == b["n_sites"]
+    for name in ("C~Q", "eta", "omega_Q", "theta"):  # the written file holds 8 decimals: equal to ~1e-6
+        assert b["scores"][name]["mae"] == pytest.approx(a["scores"][name]["mae"], rel=1e-4, abs=1e-6)
+    assert (tmp_path / "b.md").is_file()
+    capsys.readouterr()
+    assert main(["score", "--data", str(files / "test.xyz")]) == 1
+    assert "no 'efg_reference' and 'predicted' columns" in capsys.readouterr().err

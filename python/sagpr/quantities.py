@@ -2,9 +2,11 @@
 
 Each quantity has a key (arrays, .npz files, scalar-target names: "cq_tilde"), a display name
 (score tables, report.json/report.md, learning curves: "C~Q"), a matplotlib label ("$\\tilde{C}_Q$")
-and a unit ("-" dimensionless, "rad", "MHz", "kHz"; None: the units of the EFG). Scores of the
+and a unit ("-" dimensionless, "deg", "MHz", "kHz"; None: the units of the EFG). Scores of the
 relabelled near-degenerate axes are named corrected(name), omega_Q from separately predicted
-scalars derived(name). Metrics report angles in degrees, the scalar targets in radians.
+scalars derived(name). Every output gives angles in degrees (predict columns, metrics, compare
+reports and figures); only the scalar models learn them in radians, internally
+(sagpr.workflows.comparison.targets).
 """
 from __future__ import annotations
 
@@ -31,8 +33,8 @@ class Quantity:
 QUANTITIES: Mapping[str, Quantity] = MappingProxyType({q.key: q for q in (
     Quantity("cq_tilde", "C~Q", r"$\tilde{C}_Q$", "-", "(Vzz - mu) / sigma, mu and sigma of |Vzz| over the training set"),
     Quantity("eta_tilde", "eta~", r"$\tilde{\eta}$", "-", "(Vxx - Vyy) / mu"),
-    Quantity("theta", "theta", r"$\theta$", "rad", "polar angle of the field in the principal axis system"),
-    Quantity("phi", "phi", r"$\phi$", "rad", "azimuth of the field in the principal axis system, from the PAS x axis"),
+    Quantity("theta", "theta", r"$\theta$", "deg", "polar angle of the field in the principal axis system"),
+    Quantity("phi", "phi", r"$\phi$", "deg", "azimuth of the field in the principal axis system, from the PAS x axis"),
     Quantity("omega_q", "omega_Q", r"$\omega_Q$", "kHz", "first-order quadrupolar frequency"),
     Quantity("cq", "C_Q", r"$C_Q$", "MHz", "quadrupolar coupling constant e Q Vzz / h"),
     Quantity("eta", "eta", r"$\eta$", "-", "asymmetry (Vxx - Vyy) / Vzz in [0, 1]"),

@@ -14,7 +14,8 @@ def register(subparsers):
         "the figures and FILE's frames with a per-atom 'region' label (-1: unclassified).",
     )
     p.add_argument("file", type=Path, help="extended XYZ file with per-atom omega_q or efg")
-    p.add_argument("--species", required=True, help="element whose sites are classified, e.g. Li, Al")
+    p.add_argument("--species", default=None, help="element whose sites are classified, e.g. Li, Al (default: "
+                   "the species `sagpr predict` predicted in FILE)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--n-peaks", type=int, default=5, help="number of peaks/regions (default: 5)")
     p.add_argument("--bin-width", type=float, default=None,
@@ -23,6 +24,23 @@ def register(subparsers):
                    help="minimum sites per bin inside a region (default: 1 %% of the sites, at least 3)")
     p.add_argument("--isotope", help="isotope for omega_Q from efg (default: the species' default, e.g. 7Li)")
     p.set_defaults(func=run)
+
+
+def _predicted_species(path) -> str:
+    """The one element `sagpr predict` predicted in the first frame of `path` (its 'predicted' column)."""
+    import numpy as np
+    from ase.io import read
+
+    try:
+        atoms = read(path, index=0, format="extxyz")
+    except Exception as err:
+        raise ValueError(f"{path}: cannot read as extended XYZ: {err}") from err
+    if "predicted" not in atoms.arrays:
+        raise ValueError(f"{path}: no 'predicted' column to take the species from; give --species")
+    found = sorted(set(np.array(atoms.get_chemical_symbols())[atoms.arrays["predicted"].astype(bool)]))
+    if len(found) != 1:
+        raise ValueError(f"{path}: the file holds predictions for {', '.join(found) or 'no species'}; give --species")
+    return found[0]
 
 
 def run(args) -> int:
@@ -40,6 +58,8 @@ def run(args) -> int:
         except Exception as err:
             raise ValueError(f"{args.file}: cannot read as extended XYZ: {err}") from err
 
+    if args.species is None:
+        args.species = _predicted_species(args.file)
     try:
         regions, labels = classify(frames(), args.species, n_peaks=args.n_peaks, bin_width=args.bin_width,
                                    min_count=args.min_count, isotope=args.isotope)

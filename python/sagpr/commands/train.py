@@ -5,11 +5,14 @@ from __future__ import annotations
 def register(subparsers):
     p = subparsers.add_parser(
         "train",
-        help="fit an EFG tensor model on reference files and save it (no tuning)",
-        description="Fit a TensorModel of one nucleus on every site of --data (.magres or extended XYZ files, "
-                    "folders or globs) with given hyperparameters: those of a `sagpr optimize` result "
-                    "(--params OUT/best_tensor.json) or of a `sagpr compare` report (--params OUT/report.json), "
-                    "changed by --set; unset ones take the sagpr.settings defaults. Writes one model file.")
+        help="fit an EFG tensor model on reference files, estimate its accuracy by CV and save it",
+        description="Fit a TensorModel of one nucleus on every site of --data (.magres, extended XYZ or VASP "
+                    "OUTCAR files, folders or globs) with given hyperparameters: those of a `sagpr optimize` "
+                    "result (--params OUT/best_tensor.json) or of a `sagpr compare` report (--params "
+                    "OUT/report.json), changed by --set; unset ones take the sagpr.settings defaults; --tune "
+                    "searches cutoff, atomic_gaussian_width and regularizer first (Box-Behnken, CV). Prints a "
+                    "cross-validated estimate of the model's accuracy (folds of whole structures) and writes "
+                    "one model file.")
     p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="files, folders or globs with a per-atom EFG")
     p.add_argument("--species", required=True, help="element of the nucleus, e.g. Li, Al, O")
     p.add_argument("--isotope", default=None, help="isotope label, e.g. 7Li (default: the element's)")
@@ -18,6 +21,14 @@ def register(subparsers):
                    help="hyperparameters: best_<model>.json of sagpr optimize or report.json of sagpr compare")
     p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="hyperparameters to set or override")
     p.add_argument("--out", required=True, help="model file to write, e.g. li.sagpr")
+    p.add_argument("--folds", type=int, default=5,
+                   help="cross-validation folds of the accuracy estimate and of --tune (default 5; 0: no estimate)")
+    p.add_argument("--by-site", dest="by_structure", action="store_false", default=True,
+                   help="CV folds of random sites (the study's protocol; flatters the model against new structures)")
+    p.add_argument("--tune", action="store_true",
+                   help="search cutoff, atomic_gaussian_width and regularizer (Box-Behnken, CV) before fitting; "
+                        "--set values are kept fixed")
+    p.add_argument("--seed", type=int, default=0, help="seed of the CV folds")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -58,9 +69,59 @@ def run(args) -> int:
 
     report_skipped(sites.skipped)
     print(f"{len(sites)} {sites.species} sites ({sites.isotope}) in {len(sites.frames)} structures from {sites.source}")
+    if args.folds < 0 or args.folds == 1 or ((args.tune or args.folds) and args.folds < 2):
+        raise ValueError(f"--folds must be 0 or at least 2, got {args.folds}")
+    split = "by structure" if args.by_structure else "by site"
+    store = None
+    if args.tune:
+        params, store = _tune(sites, params, args)
+    if args.folds:
+        _print_cv_estimate(sites, params, args, store, split)
     model = final_tensor_model(sites.frames, sites.species, params, V=sites.V, units=sites.units,
                                progress=not args.no_progress)
     model.save(out)
     shown = {k: v for k, v in model.get_params().items() if k in params}
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s; set: {shown or 'all defaults'})")
     return 0
+
+
+def _tune(sites, params, args):
+    """(params with the best searched values, the feature store of the search)."""
+    import tempfile
+
+    import numpy as np
+
+    from sagpr.workflows.comparison.compare import DEFAULT_FACTORS
+    from sagpr.workflows.tuning.crossval import CrossValidator
+    from sagpr.workflows.tuning.search import box_behnken_search
+
+    factors = [f for f in DEFAULT_FACTORS if f.name not in params]  # --set values stay fixed
+    if len(factors) < 3:
+        raise ValueError("--tune searches cutoff, atomic_gaussian_width and regularizer: leave them unset")
+    cv = CrossValidator(sites, np.arange(len(sites)), models=["tensor"], n_folds=args.folds, seed=args.seed,
+                        by_structure=args.by_structure)
+    with tempfile.TemporaryDirectory(prefix="sagpr-tune-") as cache:
+        result = box_behnken_search(factors, cv.evaluate("tensor"), fixed=params, cache_dir=cache,
+                                    progress=not args.no_progress)
+    print(result.table())
+    best = {**params, **result.best["params"]}
+    print(f"tuned: {', '.join(f'{f.name}={best[f.name]:.4g}' for f in factors)} (CV objective "
+          f"{result.best['score']:.4g}, {len(result.runs)} runs)")
+    return best, cv.store
+
+
+def _print_cv_estimate(sites, params, args, store, split):
+    from sagpr.metrics import metrics
+    from sagpr.workflows.tuning.crossval import out_of_fold_tensors
+
+    V = out_of_fold_tensors(sites, params, n_folds=args.folds, seed=args.seed, by_structure=args.by_structure,
+                            store=store)
+    import numpy as np
+
+    r = metrics(sites.V, V, sites.isotope, units=sites.units)
+    ref, pred = np.abs(r.values["cq_ref"]), np.abs(r.values["cq_pred"])
+    cq = float(np.mean(np.abs(pred - ref)))
+    spread = float(np.ptp(ref)) or float("nan")
+    print(f"{args.folds}-fold CV estimate ({split}): |C_Q| MAE {cq:.4g} MHz ({100 * cq / spread:.1f} % of its "
+          f"range), C~Q MAE {r['C~Q']['mae']:.4g}, eta MAE {r['eta']['mae']:.4g}, mean q~ "
+          f"{r.orientation['q_tilde_mean']:.4f}, omega_Q MAE {r['omega_Q']['mae']:.4g} kHz")

@@ -44,11 +44,18 @@ def _parity(ax, ref, pred, color, title=None, band=None):
 def parity_figure(reference: Mapping[str, np.ndarray], predictions: Mapping[str, Mapping[str, np.ndarray]],
                   quantities: Sequence[str] = ("cq_tilde", "eta_tilde", "theta", "phi"), *, bins: int = 30):
     """Figure: row per approach in `predictions` ({"scalar": {...}, "tensorial": {...}}), column per
-    quantity, then a row of value histograms (reference and each approach). Angles folded, radians."""
+    quantity, then a row of value histograms (reference and each approach). Angles folded, given in
+    radians (as the scalar targets hold them) and shown in degrees."""
     plt = pyplot()
     approaches = list(predictions)
     nrow, ncol = len(approaches) + 1, len(quantities)
     fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.5 * nrow), squeeze=False)
+    def shown(q, values):  # angles are held in radians, shown in degrees like every output
+        values = np.asarray(values, float)
+        return np.degrees(values) if q in ("theta", "phi") else values
+
+    reference = {q: shown(q, reference[q]) for q in quantities}
+    predictions = {n: {q: shown(q, v) for q, v in p.items() if q in quantities} for n, p in predictions.items()}
     for j, q in enumerate(quantities):
         ref = np.asarray(reference[q], float)
         for i, name in enumerate(approaches):
@@ -103,6 +110,36 @@ def omega_parity_figure(reference: np.ndarray, predictions: Mapping[str, np.ndar
         ax.set_xlabel(f"reference {axis_label('omega_q')}")
     axes[1, 0].set_ylabel("error (kHz)")
     axes[0, 0].set_ylabel(f"predicted {axis_label('omega_q')}")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+#: (values key, label) of the panels of metrics_parity_figure, in the units of sagpr.metrics
+REPORT_PANELS = (("cq", r"$C_Q$ (MHz)"), ("eta", r"$\eta$"), ("theta", r"$\theta$ (deg)"), ("phi", r"$\phi$ (deg)"),
+                 ("omega_q", r"$\omega_Q$ (kHz)"))
+
+
+def metrics_parity_figure(report, *, title: Optional[str] = None, bins: int = 30):
+    """Parity of every observable of a `sagpr.metrics.MetricsReport` (C_Q, eta, theta, phi, omega_Q:
+    what `sagpr score` scores), with the reference and predicted distributions overlaid below."""
+    plt = pyplot()
+    v = report.values
+    fig, axes = plt.subplots(2, len(REPORT_PANELS), figsize=(2.7 * len(REPORT_PANELS), 5.2), squeeze=False,
+                             gridspec_kw={"height_ratios": [3, 1.6]})
+    for j, (key, label) in enumerate(REPORT_PANELS):
+        ref, pred = np.asarray(v[f"{key}_ref"], float), np.asarray(v[f"{key}_pred"], float)
+        _parity(axes[0, j], ref, pred, COLORS["tensorial"], title=label)
+        axes[0, j].set_xlabel("reference", fontsize=8)
+        edges = np.histogram_bin_edges(np.concatenate([ref, pred]), bins=bins)
+        ax = axes[1, j]
+        ax.hist(ref, bins=edges, histtype="stepfilled", color=COLORS["reference"], alpha=0.3, label="reference")
+        ax.hist(pred, bins=edges, histtype="step", color=COLORS["tensorial"], label="predicted")
+        ax.set_xlabel(label)
+    axes[0, 0].set_ylabel("predicted")
+    axes[1, 0].set_ylabel("sites")
+    axes[1, 0].legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

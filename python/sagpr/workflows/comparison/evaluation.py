@@ -37,11 +37,10 @@ QUANTITIES = (
 def _entry(err, ref, pred, unit) -> dict:
     # distribution distances besides the per-site errors: the study weighs reproducing the
     # distribution of each observable above per-site accuracy
-    out = {"mae": float(np.mean(np.abs(err))), "r": pearson(ref, pred), "unit": unit, "n": int(np.size(err)),
-           "wasserstein": wasserstein_1d(ref, pred), "overlap": histogram_overlap(ref, pred)}
-    if unit == "rad":
-        out["mae_deg"] = float(np.degrees(out["mae"]))
-    return out
+    if unit == "deg":  # the targets hold angles in radians; every output gives degrees
+        err, ref, pred = np.degrees(err), np.degrees(ref), np.degrees(pred)
+    return {"mae": float(np.mean(np.abs(err))), "r": pearson(ref, pred), "unit": unit, "n": int(np.size(err)),
+            "wasserstein": wasserstein_1d(ref, pred), "overlap": histogram_overlap(ref, pred)}
 
 
 def score_tensorial(V_ref, V_pred, isotope, stats, *, units: str = "au", b0=(0.0, 0.0, 1.0),

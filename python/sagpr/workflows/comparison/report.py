@@ -98,8 +98,6 @@ def comparison_table(scores: Dict[str, dict]) -> str:
                 cells += ["-", "-", "-"]
                 continue
             mae = _fmt(e["mae"])
-            if unit == "rad":
-                mae += f" ({_fmt(e.get('mae_deg'), 3)} deg)"
             cells += [mae, _fmt(e.get("r"), 3), _fmt(e.get("wasserstein"))]
         lines.append(f"| {q} | {unit} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -136,7 +134,7 @@ def markdown(result) -> str:
              f"{' (each tensor with V_ZZ > 0, as the study)' if d['settings'].get('sign_convention') == 'positive' else ''}.",
              f"Training-set |Vzz|: mu = {d['stats']['mu']:.6g}, sigma = {d['stats']['sigma']:.6g} {d['stats']['units']}.",
              "", "## Test-set scores", "", comparison_table(d["scores"]), "",
-             "Angles: distances of folded angles (theta, phi in [0, pi/2]); corrected: near-degenerate axis "
+             "Angles: distances of folded angles (theta, phi in [0, 90] degrees); corrected: near-degenerate axis "
              "labels reassigned. omega_Q (derived): from the four scalar predictions. q~ row: MAE is 1 - mean q~."]
     for name, table in d["scores"].items():
         if table and omega in table:

@@ -27,8 +27,9 @@ from sagpr.quantities import QUANTITIES
 #: scalar targets in the order of the study's figures, with display names and units
 TARGETS = ("cq_tilde", "eta_tilde", "theta", "phi", "omega_q")
 LABELS = {k: QUANTITIES[k].name for k in TARGETS}
-UNITS = {k: QUANTITIES[k].unit for k in TARGETS}
 ANGLES = ("theta", "phi")
+#: units the scalar models learn in (angles in radians; reports convert them to degrees)
+UNITS = {k: "rad" if k in ANGLES else QUANTITIES[k].unit for k in TARGETS}
 
 
 def fold_theta(theta) -> np.ndarray:

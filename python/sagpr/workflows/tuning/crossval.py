@@ -170,3 +170,19 @@ class CrossValidator:
         if model not in self.models:
             raise ValueError(f"model {model!r} is not among this validator's models {self.models}")
         return lambda params: self.scores(params, [model])[model]
+
+
+def out_of_fold_tensors(sites, params: dict, *, n_folds: int = 5, seed: int = 0, by_structure: bool = True,
+                        store: Optional[FeatureStore] = None) -> np.ndarray:
+    """EFGs (n, 3, 3) of every site predicted by a model fitted on the other folds: the honest
+    estimate of a model's accuracy on new structures that `sagpr train` prints (folds hold whole
+    structures unless `by_structure=False`)."""
+    store = store if store is not None else FeatureStore(sites)
+    groups = sites.groups if by_structure else None
+    if by_structure and len(np.unique(groups)) < n_folds:
+        raise ValueError(f"{len(np.unique(groups))} structures cannot be split into {n_folds} folds by structure; "
+                         f"give fewer folds")
+    V = np.zeros((len(sites), 3, 3))
+    for train, test in k_fold(len(sites), n_folds=n_folds, seed=seed, groups=groups):
+        V[test] = fit_predict_tensor(store, params, train, test, sites.V[train])
+    return V
