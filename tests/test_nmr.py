@@ -691,9 +691,9 @@ def test_one_vocabulary_of_names():
                                      "C~Q (corrected)", "eta~ (corrected)", "omega_Q", "omega_Q (derived)", "q~",
                                      "q~ (corrected)", "V_ij")
     assert parity.QUANTITY_LABELS == {"cq_tilde": r"$\tilde{C}_Q$", "eta_tilde": r"$\tilde{\eta}$",
-                                      "theta": r"$\theta$ (rad)", "phi": r"$\phi$ (rad)", "omega_q": r"$\omega_Q$ (kHz)"}
+                                      "theta": r"$\theta$ (deg)", "phi": r"$\phi$ (deg)", "omega_q": r"$\omega_Q$ (kHz)"}
     assert learning.PANELS == (("C~Q", r"MAE $\tilde{C}_Q$"), ("eta~", r"MAE $\tilde{\eta}$"),
-                               ("theta", r"MAE $\theta$ (rad)"), ("phi", r"MAE $\phi$ (rad)"),
+                               ("theta", r"MAE $\theta$ (deg)"), ("phi", r"MAE $\phi$ (deg)"),
                                ("omega_Q", r"MAE $\omega_Q$ (kHz)"), ("q~", r"$1 - \tilde{q}$"))
     rep = metrics.metrics(random_efg(10), random_efg(10), "7Li")
     keys = ["cq_tilde", "eta_tilde", "eta", "cq", "omega_q", "theta", "phi", "vij"]
