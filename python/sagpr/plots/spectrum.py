@@ -41,6 +41,10 @@ def plot_spectra(ppm, curves: Mapping[str, np.ndarray], *, larmor_hz: float, exp
     for key, y in curves.items():
         ax.plot(ppm, y, label=LABELS.get(key, key), **STYLES.get(key, {}))
         top = max(top, float(np.max(y)))
+    if "predicted" in curves and "reference" in curves:
+        # the residual, below the baseline, so a small difference stays visible
+        residual = np.asarray(curves["predicted"]) - np.asarray(curves["reference"])
+        ax.plot(ppm, residual - 0.12 * top, color="0.5", lw=0.8, label="predicted - reference (offset)")
     if experimental is not None:
         exp = np.asarray(experimental, dtype=float)
         scale = top / exp[:, 1].max() if exp[:, 1].max() > 0 else 1.0

@@ -193,7 +193,7 @@ def write_spectrum_report(result: SpectrumResult, out: Path, *, species: str, ex
     write_text_atomic(written[-1], _csv(header, columns, first))
     fig = plot_spectra(first.ppm, {k: s.intensity * 1e3 for k, s in result.spectra.items()},
                        larmor_hz=first.larmor_hz, experimental=experimental,
-                       title=title or f"{first.isotope} at {first.field_tesla:g} T", difference=result.difference)
+                       title=title or _title(first), difference=result.difference)
     written.append(save_figure(fig, out / "spectrum.png"))
     if result.regions is not None:
         rows = np.atleast_2d(result.regions.intensity) * 1e3
@@ -217,6 +217,13 @@ def write_spectrum_report(result: SpectrumResult, out: Path, *, species: str, ex
     written.append(out / "summary.json")
     write_json_atomic(written[-1], summary)
     return written
+
+
+def _title(spectrum: Spectrum) -> str:
+    s = spectrum.settings
+    rate = s.get("spinning_hz", 0.0)
+    mode = "static" if rate == 0 else ("MAS, infinitely fast" if rate >= 1e9 else f"MAS {rate / 1e3:g} kHz")
+    return f"{spectrum.isotope} at {spectrum.field_tesla:g} T, {mode}, {s.get('transition')} transition"
 
 
 def _csv(header, columns, spectrum: Spectrum) -> str:
