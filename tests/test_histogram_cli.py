@@ -121,3 +121,23 @@ def test_species_comes_from_a_predicted_file(tmp_path, capsys):
     write(tmp_path / "pred.xyz", frames, format="extxyz")
     assert main(["histogram", str(tmp_path / "pred.xyz"), "--out", str(tmp_path / "o")]) == 0
     assert "of 108 Li sites" in capsys.readouterr().out
+
+
+def test_outputs_under_a_file_fail_before_any_work_and_magres_inputs_work(tmp_path, capsys):
+    from sagpr.io import write_efg
+
+    from synthetic_efg import random_cells
+
+    (tmp_path / "afile").write_text("")
+    for argv in (["dataset", "lto", "--n-structures", "2", "--out", str(tmp_path)],
+                 ["compare", "--data", str(tmp_path / "none.xyz"), "--species", "Li", "--out", str(tmp_path / "afile" / "x")],
+                 ["optimize", "--data", str(tmp_path / "none.xyz"), "--species", "Li", "--out", str(tmp_path / "afile")],
+                 ["reproduce", "--quick", "--out", str(tmp_path / "afile" / "r")]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert ("is a folder" in err or "is a file" in err) and len(err.strip().splitlines()) == 1, err
+    write_efg(tmp_path / "one.magres", random_cells(1)[0])
+    assert main(["histogram", str(tmp_path / "one.magres"), "--species", "Li", "--out", str(tmp_path / "h"),
+                 "--min-count", "1"]) == 0
+    labelled = read(tmp_path / "h" / "one_regions.xyz")
+    assert labelled.arrays["efg"].shape == (len(labelled), 9) and "region" in labelled.arrays

@@ -17,6 +17,22 @@ def check_output_file(path):
     return path
 
 
+def check_output_dir(path):
+    """Fail before any work when `path` cannot be (or become) a folder: it is a file, or lies under one.
+    An existing folder is fine (compare and optimize resume from the cache inside it)."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path}: is a file; give a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
 def report_skipped(skipped) -> None:
     """Tell the user which files of their input folders were not read (never skip silently)."""
     import sys

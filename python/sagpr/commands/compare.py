@@ -38,6 +38,9 @@ def run(args):
 
     from ._tuning_options import settings_from_args
 
+    from ._paths import check_output_dir
+
+    check_output_dir(args.out)
     settings = settings_from_args(args)
     check_models(settings.models)
     if args.save_model and "tensor" not in settings.models:

@@ -52,7 +52,9 @@ def register(subparsers) -> None:
 
 def _run_lto(args) -> int:
     from ..datasets import lto, write_extxyz
+    from ._paths import check_output_file
 
+    check_output_file(args.out)
     frames = lto.generate(
         args.n_structures,
         rattle_std=args.rattle_std,
@@ -71,6 +73,9 @@ def _run_lto(args) -> int:
 def _run_large(args) -> int:
     from ..datasets import lto, write_extxyz
 
+    from ._paths import check_output_file
+
+    check_output_file(args.out)
     frames = lto.large_models(
         args.n,
         args.size,

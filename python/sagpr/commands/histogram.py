@@ -13,7 +13,7 @@ def register(subparsers):
         "peaks, grow each into a region down to --min-count sites per bin, and write regions.json, "
         "the figures and FILE's frames with a per-atom 'region' label (-1: unclassified).",
     )
-    p.add_argument("file", type=Path, help="extended XYZ file with per-atom omega_q or efg")
+    p.add_argument("file", type=Path, help="file with per-atom omega_q (as sagpr predict writes) or efg: extended XYZ, .magres or OUTCAR")
     p.add_argument("--species", default=None, help="element whose sites are classified, e.g. Li, Al (default: "
                    "the species `sagpr predict` predicted in FILE)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
@@ -44,19 +44,16 @@ def _predicted_species(path) -> str:
 
 
 def run(args) -> int:
-    from ase.io import iread
-
     from ..atomic import atomic_path
     from ..workflows.prediction.histogram import classify, labelled_frames, write_histogram_report
 
     if not args.file.is_file():
         raise FileNotFoundError(f"{args.file}: no such file")
 
+    from ..io import iread_structures
+
     def frames():
-        try:
-            yield from iread(args.file, index=":", format="extxyz")
-        except Exception as err:
-            raise ValueError(f"{args.file}: cannot read as extended XYZ: {err}") from err
+        yield from iread_structures(args.file)
 
     if args.species is None:
         args.species = _predicted_species(args.file)
@@ -64,7 +61,7 @@ def run(args) -> int:
         regions, labels = classify(frames(), args.species, n_peaks=args.n_peaks, bin_width=args.bin_width,
                                    min_count=args.min_count, isotope=args.isotope)
     except ValueError as err:
-        raise ValueError(f"{args.file}: {err}") from None
+        raise ValueError(str(err) if str(err).startswith(str(args.file)) else f"{args.file}: {err}") from None
 
     from ase.io import write
 

@@ -29,6 +29,9 @@ def run(args):
     from sagpr.workflows.comparison.report import search_table
     from sagpr.workflows.tuning.search import box_behnken_search
 
+    from ._paths import check_output_dir
+
+    check_output_dir(args.out)
     settings = settings_from_args(args)
     model = check_models([args.model])[0]
     sites = load_sites(args.data, args.species, isotope=args.isotope, units=args.units)

@@ -22,6 +22,9 @@ def register(subparsers):
 def run(args) -> int:
     from ..workflows.comparison.reproduce import ReproduceSettings, reproduce
 
+    from ._paths import check_output_dir
+
+    check_output_dir(args.out)
     settings = ReproduceSettings.quick_settings(args.seed) if args.quick else ReproduceSettings(seed=args.seed)
     report = reproduce(args.out, settings, progress=not args.no_progress)
     print(f"wrote {report}")

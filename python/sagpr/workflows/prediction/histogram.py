@@ -59,6 +59,11 @@ def labelled_frames(frames: Iterable[Atoms], species: str, labels: List[np.ndarr
         region = np.full(len(out), -1, dtype=int)
         region[np.array(out.get_chemical_symbols()) == species] = site_labels
         out.arrays["region"] = region
+        for key, value in list(out.arrays.items()):  # extended XYZ holds per-atom arrays of at most 2 dims
+            if value.ndim > 2:
+                out.arrays[key] = value.reshape(len(out), -1)
+            elif value.dtype == object:
+                del out.arrays[key]
         yield out
 
 
