@@ -79,8 +79,9 @@ class PerSpeciesModel(Estimator):
         if not hasattr(self, "models_"):
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit first")
 
-    def _predict_parts(self, frames):
-        """(index, {z: {lambda: (n_z, 2 lambda + 1) predictions}}) for the model's centres."""
+    def _predict_parts(self, frames, with_cov=False, calibrated=True):
+        """(index, {z: {lambda: (n_z, 2 lambda + 1) predictions}}) for the model's centres;
+        with_cov: each value is (prediction, covariance blocks (n_z, 2 lambda + 1, 2 lambda + 1))."""
         self._check_fitted()
         frames = as_frame_list(frames)
         _features.check_species(frames, self.species_)
@@ -91,8 +92,86 @@ class PerSpeciesModel(Estimator):
                 continue
             feats = self._features(frames, z, list(parts))
             x0 = feats[0][:, 0, :]
-            out[z] = {lam: model.predict_features(feats[lam], x0) for lam, model in parts.items()}
+            if with_cov:
+                out[z] = {lam: model.predict_features(feats[lam], x0, return_cov=True, calibrated=calibrated)
+                          for lam, model in parts.items()}
+            else:
+                out[z] = {lam: model.predict_features(feats[lam], x0) for lam, model in parts.items()}
         return index, out
+
+    def site_index(self, frames):
+        """(frame, atom) of every predicted site, frame then atom order (the rows of predict)."""
+        self._check_fitted()
+        return _features.centre_indices(as_frame_list(frames), self.center_species_)
+
+    def _spherical_with_cov(self, frames, calibrated=True):
+        """({lambda: (n, 2 lambda + 1)}, {lambda: (n, 2 lambda + 1, 2 lambda + 1)}) in site order."""
+        frames = as_frame_list(frames)
+        index, parts = self._predict_parts(frames, with_cov=True, calibrated=calibrated)
+        lambdas = sorted({lam for by in self.models_.values() for lam in by})
+        means = {lam: self._scatter(frames, index, parts, (2 * lam + 1,), lambda b, lam=lam: b[lam][0]) for lam in lambdas}
+        covs = {lam: self._scatter(frames, index, parts, (2 * lam + 1, 2 * lam + 1), lambda b, lam=lam: b[lam][1])
+                for lam in lambdas}
+        return means, covs
+
+    # ----------------------------------------------------------- uncertainty
+    def calibrate(self, frames, y=None, groups=None, *, n_folds=5, power_law="auto", random_state=0):
+        """Fit the scale (and, when it helps, a power law) of every part's predictive covariance on
+        cross-validation residuals, and store it in the model (saved with it).
+
+        The folds are split by structure: `groups` (one label per frame; default: each frame its
+        own group) are dealt to n_folds folds at random (`random_state`); each fold is predicted by
+        a model of the same hyperparameters fitted on the other folds (the full fit itself is kept).
+        Returns {(atomic number, lambda): calibration dict} (see sagpr.models.calibration.fit).
+        """
+        from sagpr.models import calibration
+
+        self._check_fitted()
+        frames = as_frame_list(frames)
+        groups = np.arange(len(frames)) if groups is None else np.asarray(groups)
+        if len(groups) != len(frames):
+            raise ValueError(f"groups must have one label per frame ({len(frames)}), got {len(groups)}")
+        labels = np.unique(groups)
+        n_folds = min(int(n_folds), len(labels))
+        if n_folds < 2:
+            raise ValueError("calibration needs at least two groups of frames (structures)")
+        rng = np.random.default_rng(random_state)
+        fold_of_label = dict(zip(labels[rng.permutation(len(labels))], np.arange(len(labels)) % n_folds))
+        fold = np.array([fold_of_label[g] for g in groups])
+        index = self.site_index(frames)
+        targets = self._calibration_targets(frames, index, y)
+        site_fold = np.array([fold[f] for f, _ in index])
+        numbers = np.array([frames[f].numbers[a] for f, a in index], dtype=int)
+        residuals, covs = {}, {}
+        for k in range(n_folds):
+            train = [i for i in range(len(frames)) if fold[i] != k]
+            test = [i for i in range(len(frames)) if fold[i] == k]
+            train_sites = site_fold != k
+            model = type(self)(**self.get_params())
+            model.fit([frames[i] for i in train], self._fold_targets(y, train_sites))
+            means, blocks = model._spherical_with_cov([frames[i] for i in test], calibrated=False)
+            test_sites = site_fold == k
+            for z, parts in self.models_.items():
+                mine = numbers[test_sites] == z
+                for lam in parts:
+                    r = targets[lam][test_sites][mine] - means[lam][mine]
+                    residuals.setdefault((z, lam), []).append(r)
+                    covs.setdefault((z, lam), []).append(blocks[lam][mine])
+        result = {}
+        for (z, lam), parts in residuals.items():
+            fitted = calibration.fit(np.concatenate(parts), np.concatenate(covs[(z, lam)]), power_law=power_law)
+            fitted["n_folds"] = n_folds
+            self.models_[z][lam].set_calibration(fitted)
+            result[(z, lam)] = fitted
+        return result
+
+    def calibration(self):
+        """{(atomic number, lambda): calibration dict or None} of the parts."""
+        self._check_fitted()
+        return {(z, lam): getattr(m, "calibration_", None) for z, parts in self.models_.items() for lam, m in parts.items()}
+
+    def _fold_targets(self, y, sites):
+        return None if y is None else np.asarray(y, dtype=np.float64)[sites]
 
     def _scatter(self, frames, index, parts, shape, combine):
         """Per-species predictions back into frame-then-atom order."""

@@ -83,17 +83,41 @@ class ScalarModel(PerSpeciesModel):
         self._fit_parts(frames, index, {0: y[:, None]}, active, client=client, block_size=block_size)
         return self
 
-    def predict(self, frames, *, client=None, chunk_size=32):
+    def predict(self, frames, *, return_std=False, return_cov=False, client=None, chunk_size=32):
         """Scalars (n_centres,) of the model's centre species, frame then atom order.
 
+        return_std / return_cov: also the predictive standard deviation / variance of each site
+        (n_centres,), calibrated when the model is (see calibrate).
         With a Dask ``client`` the frames are predicted in chunks of ``chunk_size`` on the
         cluster (the model is sent once to every worker); results are identical.
         """
+        if return_std or return_cov:
+            if client is not None:
+                raise ValueError("return_std / return_cov are not available with a Dask client yet")
+            means, covs = self._spherical_with_cov(frames)
+            var = covs[0][:, 0, 0]
+            out = (means[0][:, 0],)
+            if return_std:
+                out += (np.sqrt(np.maximum(var, 0.0)),)
+            if return_cov:
+                out += (var,)
+            return out
         if client is not None:
             return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
         frames = as_frame_list(frames)
         index, parts = self._predict_parts(frames)
         return self._scatter(frames, index, parts, (), lambda b: b[0][:, 0])
+
+    def _calibration_targets(self, frames, index, y):
+        units = getattr(self, "units_", None)
+        if y is not None:
+            y = np.asarray(y, dtype=np.float64)
+            y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+        try:
+            y = self._read_targets(frames, index, y, ())
+        finally:
+            self.units_ = units
+        return {0: y[:, None]}
 
     def score(self, frames, y):
         """Coefficient of determination R^2."""

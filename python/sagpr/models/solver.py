@@ -88,6 +88,25 @@ class GPRSolver:
         """Weights for each regularizer, from the same sums (no pass over the data)."""
         return [self.solve(r) for r in regularizers]
 
+    def whiten(self, k) -> np.ndarray:
+        """L^-1 k for the factor L of the last solve: k (P, r) -> (P, r), so that
+        k^T (gram + regularizer metric)^-1 k = |L^-1 k|^2 (predictive variances, no second solve)."""
+        if not hasattr(self, "factor_"):
+            raise RuntimeError("solve() first: the factor of the system is kept by the last solve")
+        return whiten(self.factor_, k)
+
+    def metric_factor(self, *, overwrite: bool = False) -> np.ndarray:
+        """The lower Cholesky factor of the metric K_MM (shifted by the jitter policy when needed;
+        sparse solvers only): Q_** = |L_MM^-1 k_M*|^2 is the Nystroem approximation of k_**.
+        overwrite=True factorises in the metric's own memory (the solver then has no metric)."""
+        if self.metric is None:
+            raise RuntimeError("the full GPR has no K_MM metric")
+        a = self.metric if overwrite else self.metric.copy()
+        if overwrite:
+            self.metric = None
+        _, self.metric_jitter_ = _core.cholesky_solve(a, np.zeros(len(a)), self._jitter, overwrite_a=True)
+        return a
+
     def restrict(self, columns, *, gram=None, rhs=None) -> "GPRSolver":
         """The problem on a subset of the unknowns (an active subset); `gram` / `rhs` replace
         this solver's (already restricted) when the sums differ, e.g. a CV fold's."""
@@ -96,6 +115,30 @@ class GPRSolver:
         sub_rhs = self.rhs[columns] if rhs is None else rhs
         metric = None if self.metric is None else self.metric[np.ix_(columns, columns)]
         return GPRSolver(sub_gram, sub_rhs, metric=metric, y_mean=self.y_mean, jitter=self.jitter)
+
+
+def whiten(factor, k) -> np.ndarray:
+    """L^-1 k by forward substitution; only the lower triangle of `factor` is read (the solve
+    leaves the system in the upper one)."""
+    from scipy.linalg import solve_triangular
+
+    return solve_triangular(factor, np.asarray(k, dtype=np.float64), lower=True, check_finite=False)
+
+
+def pack_lower(factor) -> np.ndarray:
+    """The lower triangle of a square matrix, row by row (what a model file stores)."""
+    return np.asarray(factor)[np.tril_indices(len(factor))]
+
+
+def unpack_lower(packed) -> np.ndarray:
+    """The (P, P) lower-triangular matrix of pack_lower's output (zeros above the diagonal)."""
+    packed = np.asarray(packed, dtype=np.float64)
+    p = int(round((np.sqrt(8 * len(packed) + 1) - 1) / 2))
+    if p * (p + 1) // 2 != len(packed):
+        raise ValueError(f"{len(packed)} values are not a packed lower triangle")
+    out = np.zeros((p, p))
+    out[np.tril_indices(p)] = packed
+    return out
 
 
 def sparse_solver(ktk, kty, kmm, *, y_mean, jitter="auto") -> GPRSolver:
@@ -108,4 +151,4 @@ def full_solver(knn, y_centred, *, y_mean, jitter="auto") -> GPRSolver:
     return GPRSolver(knn, y_centred, metric=None, y_mean=y_mean, jitter=jitter)
 
 
-__all__ = ["GPRSolver", "sparse_solver", "full_solver", "jitter_argument"]
+__all__ = ["GPRSolver", "sparse_solver", "full_solver", "jitter_argument", "whiten", "pack_lower", "unpack_lower"]

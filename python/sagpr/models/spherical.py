@@ -8,7 +8,7 @@ import numpy as np
 from sagpr.frames import as_frame_list
 from sagpr.distributed import distributed_predict
 
-from . import _features, gpr, solver, sources
+from . import _features, calibration, gpr, solver, sources
 from sagpr import settings
 
 from ._estimator import Estimator, center_numbers
@@ -179,18 +179,22 @@ class SAGPR(Estimator):
         self.center_species_ = list(centers)
         return self
 
-    def predict(self, frames, *, client=None, chunk_size=32):
+    def predict(self, frames, *, return_std=False, return_cov=False, client=None, chunk_size=32):
         """Spherical components (n_centres, 2 lambda + 1) of the centres of `frames`.
 
-        With a Dask ``client`` the frames are predicted in chunks of ``chunk_size`` on the
-        cluster (the model is sent once to every worker); results are identical.
+        return_std / return_cov: also the predictive standard deviations (n, 2 lambda + 1) /
+        covariance blocks (n, 2 lambda + 1, 2 lambda + 1), calibrated when the model is (see
+        calibrate). With a Dask ``client`` the frames are predicted in chunks of ``chunk_size``
+        on the cluster (the model is sent once to every worker); results are identical.
         """
         if client is not None:
+            if return_std or return_cov:
+                raise ValueError("return_std / return_cov are not available with a Dask client yet")
             return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
         self._check_fitted()
         frames = as_frame_list(frames)
         x, x0 = self.compute_features(frames)
-        return self.predict_features(x, x0)
+        return self.predict_features(x, x0, return_std=return_std, return_cov=return_cov)
 
     def score(self, frames, y):
         """Coefficient of determination R^2 over all components."""
@@ -298,6 +302,13 @@ class SAGPR(Estimator):
         # the system is formed and factorised in the sums' own memory: peak two (M d)^2 matrices
         w = system.solve(self.regularizer, overwrite=True).reshape(len(active), d)
         self.jitter_ = system.jitter_
+        # kept for predictive covariances: the factor of the solved system and, for the sparse
+        # model's Nystroem residual k** - Q**, the factor of K_MM (factorised in its own memory)
+        self.variance_factor_ = system.factor_
+        self.metric_factor_ = system.metric_factor(overwrite=True) if self.solver_ == "sparse" else None
+        del system
+        self.y_spread_ = float(np.sqrt(np.mean((y - self.y_mean_) ** 2)))
+        self.calibration_ = None
         timings["solve"] = time.perf_counter() - start
         self.active_indices_ = active
         self.active_features_ = a
@@ -336,8 +347,7 @@ class SAGPR(Estimator):
         if self.prediction_method() == "contracted":
             self._contracted = gpr.contract(self.active_features_, self.active_features0_, self.weights_, self.zeta)
 
-    def predict_features(self, x, x0, method=None):
-        """Predictions (n, 2 lambda + 1) from precomputed features (before feature selection)."""
+    def _prediction_features(self, x, x0):
         self._check_fitted()
         if x0 is None:
             x0 = np.asarray(x)[:, 0, :]
@@ -346,7 +356,126 @@ class SAGPR(Estimator):
         if x.shape[1] != d or (x.shape[2], x0.shape[1]) != tuple(self.n_features_in_):
             raise ValueError(f"features of shape {x.shape[1:]} and lambda=0 features {x0.shape[1]} do not match "
                              f"the model's ({d}, {self.n_features_in_[0]}) and {self.n_features_in_[1]}")
-        x, x0 = self._transform(x, x0)
+        return self._transform(x, x0)
+
+    def predict_features(self, x, x0, method=None, *, return_std=False, return_cov=False, calibrated=True):
+        """Predictions (n, 2 lambda + 1) from precomputed features (before feature selection).
+
+        return_cov: also the predictive covariance blocks (n, 2 lambda + 1, 2 lambda + 1);
+        return_std: also their square-rooted diagonals (n, 2 lambda + 1) (see covariance_features;
+        calibrated=False gives the raw GPR covariance even when the model is calibrated).
+        """
+        x, x0 = self._prediction_features(x, x0)
+        y = self._predict_transformed(x, x0, method)
+        if not (return_std or return_cov):
+            return y
+        cov = self._covariance_transformed(x, x0, calibrated)
+        out = (y,)
+        if return_std:
+            out += (np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)),)
+        if return_cov:
+            out += (cov,)
+        return out
+
+    # ----------------------------------------------------------- uncertainty
+    def has_variance(self) -> bool:
+        """True when the model can give predictive covariances (files written before they were
+        stored hold no factor for sparse models)."""
+        return getattr(self, "variance_factor_", None) is not None
+
+    def _require_variance(self):
+        self._check_fitted()
+        if getattr(self, "variance_factor_", None) is None:
+            raise ValueError("this model was saved before sagpr stored predictive variances: refit it "
+                             "(sagpr train) to get uncertainties")
+
+    def _rebuild_full_factor(self):
+        """The full GPR's factor of K_NN + sigma^2 I (+ the recorded jitter) from the model itself
+        (files written before the factor was stored)."""
+        a, a0 = self.active_features_, self.active_features0_
+        system = solver.full_solver(gpr.kernel_symmetric(a, a0, self.zeta), np.zeros(a.shape[0] * a.shape[1]),
+                                    y_mean=self.y_mean_, jitter=float(self.jitter_))
+        system.solve(self.regularizer, overwrite=True)
+        return system.factor_
+
+    def _prior_blocks(self, x, x0):
+        """k(x_i, x_i): (n, d, d) blocks of each site with itself, (x_i x_i^T) (x0_i . x0_i)^(zeta - 1)."""
+        k = np.einsum("imf,inf->imn", x, x)
+        if self.zeta > 1:
+            k *= (np.einsum("if,if->i", x0, x0) ** (self.zeta - 1))[:, None, None]
+        return k
+
+    def _whitened(self, x, x0):
+        """(L^-1 k_M*, L_MM^-1 k_M* or None, k_**): (P, n d), (P, n d), (n, d, d) of transformed features."""
+        self._require_variance()
+        n, d = x.shape[:2]
+        k = gpr.kernel(x, x0, self.active_features_, self.active_features0_, self.zeta).reshape(n * d, -1).T
+        v = solver.whiten(self.variance_factor_, k)
+        u = None if self.metric_factor_ is None else solver.whiten(self.metric_factor_, k)
+        return v, u, self._prior_blocks(x, x0)
+
+    def _covariance_transformed(self, x, x0, calibrated=True, chunk=256):
+        """Predictive covariance blocks (n, d, d) of transformed features.
+
+        Full GPR: k** - k*N (K_NN + s I)^-1 kN*. Sparse: the projected-process (DTC) covariance
+        k** - Q** + s k*M (K_MN K_NM + s K_MM)^-1 kM*, Q** = k*M K_MM^-1 kM* (Quinonero-Candela and
+        Rasmussen, JMLR 6, 1939 (2005), eqs. 20 and 22 in units of the prior amplitude): unlike
+        the subset-of-regressors covariance it does not vanish far from the active set.
+        """
+        n, d = x.shape[:2]
+        cov = np.zeros((n, d, d))
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            v, u, kss = self._whitened(x[start:stop], x0[start:stop])
+            v = v.reshape(len(v), stop - start, d)
+            if u is None:
+                block = kss - np.einsum("pim,pin->imn", v, v)
+            else:
+                u = u.reshape(len(u), stop - start, d)
+                block = kss - np.einsum("pim,pin->imn", u, u) + self.regularizer * np.einsum("pim,pin->imn", v, v)
+            cov[start:stop] = 0.5 * (block + np.swapaxes(block, 1, 2))
+        if self.o3_lambda > 0:
+            cov[~gpr.nonzero_environments(x)] = 0.0  # the prediction is exactly zero by symmetry
+        if calibrated:
+            cov = calibration.apply(cov, self.calibration_)
+        return cov
+
+    def covariance_features(self, x, x0, *, calibrated=True):
+        """Predictive covariance blocks (n, 2 lambda + 1, 2 lambda + 1) of precomputed features,
+        raw (units of the kernel's prior amplitude) or calibrated when the model is."""
+        x, x0 = self._prediction_features(x, x0)
+        return self._covariance_transformed(x, x0, calibrated)
+
+    def joint_covariance_features(self, x, x0, *, calibrated=True):
+        """The joint predictive covariance (n d, n d) of all the sites of precomputed features
+        (what active selection updates after each pick; same formulas as covariance_features)."""
+        x, x0 = self._prediction_features(x, x0)
+        n, d = x.shape[:2]
+        v, u, _ = self._whitened(x, x0)
+        kss = gpr.kernel(x, x0, x, x0, self.zeta).reshape(n * d, n * d)
+        if u is None:
+            cov = kss - v.T @ v
+        else:
+            cov = kss - u.T @ u + self.regularizer * (v.T @ v)
+        cov = 0.5 * (cov + cov.T)
+        if self.o3_lambda > 0:
+            zero = np.repeat(~gpr.nonzero_environments(x), d)
+            cov[zero] = 0.0
+            cov[:, zero] = 0.0
+        if calibrated and self.calibration_:
+            blocks = np.einsum("iaib->iab", cov.reshape(n, d, n, d))
+            f = np.sqrt(calibration.scale_factors(blocks, self.calibration_["scale"], self.calibration_.get("power", 1.0)))
+            f = np.repeat(f, d)
+            cov = cov * f[:, None] * f[None, :]
+        return cov
+
+    def set_calibration(self, calibration_result):
+        """Store a calibration (calibration.fit's dict, or None to go back to raw covariances)."""
+        self._check_fitted()
+        self.calibration_ = None if calibration_result is None else dict(calibration_result)
+        return self
+
+    def _predict_transformed(self, x, x0, method=None):
         method = method or self.prediction_method()
         from tqdm.auto import tqdm
 
@@ -376,7 +505,12 @@ class SAGPR(Estimator):
     def _get_state(self):
         self._check_fitted()
         arrays = {name: getattr(self, name) for name in self._ARRAYS if getattr(self, name) is not None}
-        meta = {"species_": self.species_ if hasattr(self, "species_") else None,
+        if getattr(self, "variance_factor_", None) is not None:
+            arrays["variance_factor_"] = solver.pack_lower(self.variance_factor_)
+        if getattr(self, "metric_factor_", None) is not None:
+            arrays["metric_factor_"] = solver.pack_lower(self.metric_factor_)
+        meta = {"calibration_": getattr(self, "calibration_", None), "y_spread_": getattr(self, "y_spread_", None),
+                "species_": self.species_ if hasattr(self, "species_") else None,
                 "center_species_": self.center_species_ if hasattr(self, "center_species_") else None,
                 "jitter_": float(self.jitter_), "solver_": self.solver_, "n_train_": int(self.n_train_),
                 "n_features_in_": [int(v) for v in self.n_features_in_]}
@@ -392,5 +526,12 @@ class SAGPR(Estimator):
         self.solver_ = meta["solver_"]
         self.n_train_ = meta["n_train_"]
         self.n_features_in_ = tuple(meta["n_features_in_"])
+        # files written before predictive variances have none of these (full GPR rebuilds its factor)
+        for name in ("variance_factor_", "metric_factor_"):
+            setattr(self, name, None if arrays.get(name) is None else solver.unpack_lower(arrays[name]))
+        if self.variance_factor_ is None and self.solver_ == "full":
+            self.variance_factor_ = self._rebuild_full_factor()
+        self.calibration_ = meta.get("calibration_")
+        self.y_spread_ = meta.get("y_spread_")
         self.timings_ = {}
         self._prepare_prediction()

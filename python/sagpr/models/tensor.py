@@ -32,6 +32,24 @@ def check_efg_targets(y, frames, index, tolerance=EFG_TOLERANCE):
     _tensors().check_efg(y, rtol=tolerance, atol=1e-10 * max(np.abs(y).max(initial=0.0), 1e-300), labels=labels)
 
 
+def spherical_basis(o3_lambda):
+    """(2 lambda + 1, 3, 3): the Cartesian tensor of each unit spherical component (sagpr.tensors'
+    convention), so T = sum_m c_m B_m and Cov(T) = B^T C B."""
+    d = 2 * o3_lambda + 1
+    return _tensors().spherical_to_cartesian({o3_lambda: np.eye(d)})
+
+
+def cartesian_covariance(blocks):
+    """Per-site Cartesian covariances (n, 3, 3, 3, 3) of independent spherical parts with
+    covariance blocks {lambda: (n, 2 lambda + 1, 2 lambda + 1)}: sum over lambda of B C B^T."""
+    out = None
+    for lam, cov in blocks.items():
+        B = spherical_basis(lam)
+        part = np.einsum("aij,nab,bkl->nijkl", B, np.asarray(cov, dtype=np.float64), B)
+        out = part if out is None else out + part
+    return out
+
+
 class TensorModel(PerSpeciesModel):
     """Per-atom Cartesian rank-2 tensors: one SAGPR per spherical part and centre species.
 
@@ -137,12 +155,33 @@ class TensorModel(PerSpeciesModel):
                         active, client=client, block_size=block_size)
         return self
 
-    def predict(self, frames, *, client=None, chunk_size=32):
+    def predict(self, frames, *, return_std=False, return_cov=False, client=None, chunk_size=32):
         """Cartesian tensors (n_centres, 3, 3) of the model's centre species, frame then atom order.
 
+        return_std: also the standard deviation of each Cartesian component (n, 3, 3).
+        return_cov: also the covariance: True gives the per-site spherical blocks
+        {lambda: (n, 2 lambda + 1, 2 lambda + 1)} (lambda = 2: the 5 x 5 EFG block), "cartesian"
+        the per-site (n, 3, 3, 3, 3) Cartesian covariance Cov(T_ij, T_kl). Calibrated when the
+        model is (see calibrate); the parts are independent models, so they add.
         With a Dask ``client`` the frames are predicted in chunks of ``chunk_size`` on the
         cluster (the model is sent once to every worker); results are identical.
         """
+        if return_cov not in (False, True, "cartesian"):
+            raise ValueError(f"return_cov must be False, True or 'cartesian', got {return_cov!r}")
+        if return_std or return_cov:
+            if client is not None:
+                raise ValueError("return_std / return_cov are not available with a Dask client yet")
+            means, covs = self._spherical_with_cov(frames)
+            n = len(next(iter(means.values())))
+            full = {lam: means.get(lam, np.zeros((n, 2 * lam + 1))) for lam in (0, 1, 2)}
+            T = _tensors().spherical_to_cartesian(full)
+            cart = cartesian_covariance(covs) if (return_std or return_cov == "cartesian") else None
+            out = (T,)
+            if return_std:
+                out += (np.sqrt(np.maximum(np.einsum("nijij->nij", cart), 0.0)),)
+            if return_cov:
+                out += (cart if return_cov == "cartesian" else covs,)
+            return out
         if client is not None:
             return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
         frames = as_frame_list(frames)
@@ -156,12 +195,28 @@ class TensorModel(PerSpeciesModel):
 
         return self._scatter(frames, index, parts, (3, 3), combine)
 
-    def predict_spherical(self, frames):
-        """{lambda: (n_centres, 2 lambda + 1)} spherical parts, frame then atom order."""
+    def predict_spherical(self, frames, *, return_cov=False):
+        """{lambda: (n_centres, 2 lambda + 1)} spherical parts, frame then atom order;
+        return_cov: also {lambda: (n_centres, 2 lambda + 1, 2 lambda + 1)} covariance blocks."""
+        if return_cov:
+            return self._spherical_with_cov(frames)
         frames = as_frame_list(frames)
         index, parts = self._predict_parts(frames)
         return {lam: self._scatter(frames, index, parts, (2 * lam + 1,), lambda b, lam=lam: b[lam])
                 for lam in self.o3_lambdas_}
+
+    def _calibration_targets(self, frames, index, y):
+        units = getattr(self, "units_", None)
+        try:
+            y = self._read_targets(frames, index, y, (3, 3))
+        finally:
+            self.units_ = units  # reading targets records their units: keep the model's
+        return _tensors().cartesian_to_spherical(y)
+
+    def training_spread(self):
+        """{(atomic number, lambda): RMS deviation per component of the training targets}."""
+        self._check_fitted()
+        return {(z, lam): getattr(m, "y_spread_", None) for z, parts in self.models_.items() for lam, m in parts.items()}
 
     def _extra_state(self):
         return {"o3_lambdas_": list(self.o3_lambdas_)}
