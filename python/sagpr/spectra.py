@@ -294,7 +294,7 @@ class Spectrum:
 def simulate(site: SiteParameters, field_tesla: float, *, spinning_hz: float = 0.0, transition: str = "central",
              count: int = 2048, width_hz: Optional[float] = None, offset_hz: Optional[float] = None,
              integration_density: int = 70, integration_volume: Optional[str] = None, gamma_angles: int = 1,
-             sidebands: int = 64, broadening_hz: float = 0.0, line_shape: str = "gaussian",
+             sidebands: Optional[int] = None, broadening_hz: float = 0.0, line_shape: str = "gaussian",
              orientations=None, groups: Optional[Sequence] = None, n_jobs: int = 1) -> Spectrum:
     """The powder (or given-orientation) spectrum of `site` in a field of `field_tesla` T.
 
@@ -304,7 +304,8 @@ def simulate(site: SiteParameters, field_tesla: float, *, spinning_hz: float = 0
     integration_volume: None chooses "hemisphere" when a site has a shielding anisotropy, else
     "octant". orientations: (alpha, beta, weight) arrays of crystal orientations to use instead of
     a powder (alpha = beta = 0: the field along the structure's z axis). groups: site index
-    arrays, one spectrum each (rows of `intensity`). broadening_hz: FWHM of a `line_shape`
+    arrays, one spectrum each (rows of `intensity`). sidebands: spinning sidebands computed (None:
+    enough to span the window at the spinning rate, at least mrsimulator's 64). broadening_hz: FWHM of a `line_shape`
     convolution applied afterwards. Intensities: sites per Hz (each row's area is its site count).
     """
     require_mrsimulator()
@@ -324,6 +325,10 @@ def simulate(site: SiteParameters, field_tesla: float, *, spinning_hz: float = 0
     offset = float(offset_hz) if offset_hz is not None else auto_o
     if integration_volume is None:
         integration_volume = "hemisphere" if site.has_anisotropic_shielding else "octant"
+    if sidebands is None:
+        # sidebands must reach across the whole line (satellites span MHz at kHz rates), else they fold back
+        needed = int(np.ceil(1.2 * width / spinning_hz)) if 0 < spinning_hz < 1e9 else 0
+        sidebands = max(64, 1 << int(np.ceil(np.log2(max(needed, 1)))))
     method_class = BlochDecayCTSpectrum if transition == "central" else BlochDecaySpectrum
     rotor = dict(rotor_frequency=float(spinning_hz), rotor_angle=float(np.arccos(np.sqrt(1.0 / 3.0))))
     if spinning_hz == 0:
@@ -361,7 +366,7 @@ def simulate(site: SiteParameters, field_tesla: float, *, spinning_hz: float = 0
         intensity = broaden(intensity, width / count, broadening_hz, line_shape)
     settings = dict(spinning_hz=float(spinning_hz), transition=transition, count=int(count), width_hz=width,
                     offset_hz=offset, integration_density=int(integration_density),
-                    integration_volume=integration_volume, gamma_angles=int(gamma_angles),
+                    integration_volume=integration_volume, gamma_angles=int(gamma_angles), sidebands=int(sidebands),
                     broadening_hz=float(broadening_hz), line_shape=line_shape, frame=site.frame)
     return Spectrum(hz, ppm, intensity if grouped else intensity[0],
                     site.isotope, float(field_tesla), larmor_frequency(site.isotope, field_tesla), settings)
