@@ -69,15 +69,6 @@ def by_hand(V):
     return sim.methods[0].simulation.y[0].components[0].real
 
 
-def timed(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -86,28 +77,39 @@ def main():
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     by_hand(al_tensors(10, rng)[0])  # warm-up: imports and mrsimulator's first call are not timed
+    densities = (70, 50, 25)
     for n in args.sizes:
         repeats = args.repeats if n == min(args.sizes) else 1
         V, source = al_tensors(n, rng)
         print(f"{n} sites ({source}), 27Al MAS {RATE / 1e3:g} kHz at {FIELD} T, central transition, {COUNT} points, "
-              f"one thread, median of {repeats}")
-        base, _ = timed(lambda: by_hand(V), repeats)
+              f"one thread, median of {repeats} (runs alternated, so a busy machine slows all alike)")
+        times = {key: [] for key in ("baseline", "parameters", "spin systems", *densities)}
+        spectra_of = {}
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            by_hand(V)
+            times["baseline"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            site = spectra.site_parameters(V, "27Al")
+            times["parameters"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            spectra.spin_systems(site)
+            times["spin systems"].append(time.perf_counter() - t0)
+            for density in densities:
+                t0 = time.perf_counter()
+                spectra_of[density] = spectra.simulate(site, FIELD, spinning_hz=RATE, count=COUNT, width_hz=80e3,
+                                                       offset_hz=-5e3, integration_density=density,
+                                                       broadening_hz=BROADENING).intensity
+                times[density].append(time.perf_counter() - t0)
+        med = {key: statistics.median(v) for key, v in times.items()}
+        base = med["baseline"]
         print(f"  baseline: by hand, mrsimulator defaults (density 70)   {base:8.2f} s")
-        build, site = timed(lambda: spectra.site_parameters(V, "27Al"), repeats)
-        build_ss, _ = timed(lambda: spectra.spin_systems(site), repeats)
-        print(f"  sagpr: tensors -> parameters {build:.3f} s, -> spin systems {build_ss:.3f} s")
-        fine = None
-        for density in (70, 50, 25):
-            t, spec = timed(lambda: spectra.simulate(site, FIELD, spinning_hz=RATE, count=COUNT, width_hz=80e3,
-                                                     offset_hz=-5e3, integration_density=density,
-                                                     broadening_hz=BROADENING), repeats)
-            if fine is None:
-                fine = spec.intensity
-                extra = ""
-            else:
-                extra = f", spectral difference vs density 70: {100 * spectra.spectral_difference(spec.intensity, fine):.2f} %"
-            print(f"  sagpr.spectra.simulate, density {density:2d}               {t:8.2f} s  "
-                  f"({t / base:.2f}x baseline){extra}")
+        print(f"  sagpr: tensors -> parameters {med['parameters']:.3f} s, -> spin systems {med['spin systems']:.3f} s")
+        for density in densities:
+            extra = "" if density == 70 else (", spectral difference vs density 70: "
+                                              f"{100 * spectra.spectral_difference(spectra_of[density], spectra_of[70]):.2f} %")
+            print(f"  sagpr.spectra.simulate, density {density:2d}               {med[density]:8.2f} s  "
+                  f"({med[density] / base:.2f}x baseline){extra}", flush=True)
 
 
 if __name__ == "__main__":

@@ -342,3 +342,19 @@ def test_cli_spectrum_without_the_extra_names_it(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "'spectra' extra" in err and "pip install 'sagpr[spectra]'" in err and err.count("\n") == 1
     assert not (tmp_path / "s").exists()
+
+
+def test_read_experimental_two_columns(tmp_path):
+    from sagpr.workflows.prediction.spectra import read_experimental
+
+    good = tmp_path / "exp.csv"
+    good.write_text("ppm,intensity\n10, 1.0\n-5, 2.0  # a comment\n\n0 3\n")
+    assert read_experimental(good).tolist() == [[-5.0, 2.0], [0.0, 3.0], [10.0, 1.0]]
+    bad = tmp_path / "bad.dat"
+    bad.write_text("1 2\n3 x\n")
+    with pytest.raises(ValueError, match="bad.dat: line 2"):
+        read_experimental(bad)
+    one = tmp_path / "one.dat"
+    one.write_text("1 2\n3\n")
+    with pytest.raises(ValueError, match="line 2: expected two columns"):
+        read_experimental(one)
