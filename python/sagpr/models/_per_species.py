@@ -8,7 +8,7 @@ import numpy as np
 
 from sagpr.frames import as_frame_list
 
-from . import _features, sources
+from . import _features, environments, sources
 from sagpr import settings
 
 from ._estimator import Estimator, center_numbers
@@ -165,6 +165,27 @@ class PerSpeciesModel(Estimator):
             result[(z, lam)] = fitted
         return result
 
+    def joint_covariance(self, frames, *, calibrated=False):
+        """{(atomic number, lambda): (joint covariance (n_z d, n_z d) of all the species' sites,
+        frame index of each site (n_z,))}: what active selection conditions on. Raw (units of each
+        part's prior amplitude, noise variance = regularizer) unless calibrated."""
+        self._check_fitted()
+        frames = as_frame_list(frames)
+        _features.check_species(frames, self.species_)
+        index = _features.centre_indices(frames, self.center_species_)
+        numbers = np.array([frames[f].numbers[a] for f, a in index], dtype=int)
+        site_frames = np.array([f for f, _ in index], dtype=int)
+        out = {}
+        for z, parts in self.models_.items():
+            if not (numbers == z).any():
+                continue
+            feats = self._features(frames, z, list(parts))
+            x0 = feats[0][:, 0, :]
+            for lam, model in parts.items():
+                out[(z, lam)] = (model.joint_covariance_features(feats[lam], x0, calibrated=calibrated),
+                                 site_frames[numbers == z])
+        return out
+
     def calibration(self):
         """{(atomic number, lambda): calibration dict or None} of the parts."""
         self._check_fitted()
@@ -199,6 +220,7 @@ class PerSpeciesModel(Estimator):
             chosen = np.zeros(len(index), dtype=bool)
             chosen[_user_active_set(active, len(index))] = True
         self.models_ = {}
+        self.active_environments_ = {}
         timings = {"features": 0.0}
         for z in self.center_species_:
             mask = numbers == z
@@ -228,6 +250,9 @@ class PerSpeciesModel(Estimator):
                     model._fit_source(source, np.ascontiguousarray(y[mask], dtype=np.float64), active=local)
                 model.species_ = list(self.species_)
                 model.center_species_ = [z]
+                # the active environments as geometry, for compact model files (models.environments)
+                sites = [index[i] for i in np.flatnonzero(mask)[model.active_indices_]]
+                self.active_environments_[f"{z}/{lam}"] = environments.neighbourhoods(frames, sites, self.cutoff)
                 for key, value in model.timings_.items():
                     timings[key] = timings.get(key, 0.0) + value
                 self.models_[z][lam] = model
@@ -245,12 +270,30 @@ class PerSpeciesModel(Estimator):
         meta = {"species_": self.species_, "center_species_": self.center_species_, "units_": self.units_,
                 "extra": self._extra_state(), "parts": {}}
         arrays = {}
+        envs = getattr(self, "active_environments_", {})
         for z, parts in self.models_.items():
             for lam, model in parts.items():
-                sub_meta, sub_arrays = model._get_state()
-                meta["parts"][f"{z}/{lam}"] = sub_meta
-                arrays.update({f"{z}/{lam}/{k}": v for k, v in sub_arrays.items()})
+                key = f"{z}/{lam}"
+                sub_meta, sub_arrays = model._get_state(rebuildable=False) if key in envs else model._get_state()
+                if key in envs:  # features recomputed from geometry on loading (compact files)
+                    sub_arrays.pop("active_features_", None)
+                    sub_arrays.pop("active_features0_", None)
+                    sub_arrays.update({f"environment_{k}": v for k, v in envs[key].items()})
+                meta["parts"][key] = sub_meta
+                arrays.update({f"{key}/{k}": v for k, v in sub_arrays.items()})
         return meta, arrays
+
+    def _environment_features(self, z, lam, env, arrays):
+        """(active features, lambda=0 active features) of a part, recomputed from its stored
+        environments and reduced by its feature selection, as the fit held them."""
+        from . import gpr
+
+        frames = environments.clusters(env)
+        feats = self._features(frames, z, [lam])
+        rows = environments.centre_rows(frames, z)
+        x, x0 = feats[lam][rows], feats[0][rows, 0, :]
+        a, a0 = gpr.transform(x, x0, lam, arrays.get("feature_indices_"), arrays.get("feature_indices0_"))
+        return np.ascontiguousarray(a), np.ascontiguousarray(a0)
 
     def _extra_state(self):
         return {}
@@ -264,10 +307,16 @@ class PerSpeciesModel(Estimator):
         self.units_ = meta["units_"]
         self._set_extra_state(meta["extra"])
         self.models_ = {}
+        self.active_environments_ = {}
         for key, sub_meta in meta["parts"].items():
             z, lam = (int(v) for v in key.split("/"))
             model = SAGPR(**self._sagpr_params(lam))
             prefix = f"{z}/{lam}/"
-            model._set_state(sub_meta, {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+            sub = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            env = {k[len("environment_"):]: sub.pop(k) for k in list(sub) if k.startswith("environment_")}
+            if env:
+                self.active_environments_[key] = env
+                sub["active_features_"], sub["active_features0_"] = self._environment_features(z, lam, env, sub)
+            model._set_state(sub_meta, sub)
             self.models_.setdefault(z, {})[lam] = model
         self.timings_ = {}
