@@ -104,7 +104,7 @@ class GPRSolver:
         a = self.metric if overwrite else self.metric.copy()
         if overwrite:
             self.metric = None
-        _, self.metric_jitter_ = _core.cholesky_solve(a, np.zeros(len(a)), self._jitter, overwrite_a=True)
+        a, self.metric_jitter_ = factor_metric(a, self._jitter, overwrite=True)
         return a
 
     def restrict(self, columns, *, gram=None, rhs=None) -> "GPRSolver":
@@ -139,6 +139,16 @@ def unpack_lower(packed) -> np.ndarray:
     out = np.zeros((p, p))
     out[np.tril_indices(p)] = packed
     return out
+
+
+def factor_metric(kmm, jitter: float, *, overwrite: bool = False):
+    """(L, shift): the lower Cholesky factor of K_MM + shift I, with `jitter` the C++ argument
+    (-1: grown from zero only as needed; >= 0: that shift). A model file records the shift, so
+    loading rebuilds the same factor from the active features instead of storing it."""
+    a = np.ascontiguousarray(kmm, dtype=np.float64)
+    a = a if overwrite else a.copy()
+    _, shift = _core.cholesky_solve(a, np.zeros(len(a)), float(jitter), overwrite_a=True)
+    return a, shift
 
 
 def sparse_solver(ktk, kty, kmm, *, y_mean, jitter="auto") -> GPRSolver:

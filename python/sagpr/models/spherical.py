@@ -306,6 +306,7 @@ class SAGPR(Estimator):
         # model's Nystroem residual k** - Q**, the factor of K_MM (factorised in its own memory)
         self.variance_factor_ = system.factor_
         self.metric_factor_ = system.metric_factor(overwrite=True) if self.solver_ == "sparse" else None
+        self.metric_jitter_ = getattr(system, "metric_jitter_", None)
         del system
         self.y_spread_ = float(np.sqrt(np.mean((y - self.y_mean_) ** 2)))
         self.calibration_ = None
@@ -502,14 +503,18 @@ class SAGPR(Estimator):
     _ARRAYS = ("active_features_", "active_features0_", "weights_", "active_indices_", "y_mean_",
                "feature_indices_", "feature_indices0_")
 
-    def _get_state(self):
+    def _get_state(self, rebuildable: bool = True):
+        """(meta, arrays) to save; rebuildable=False leaves out the factors that loading rebuilds
+        exactly from the active features (the full GPR's, and K_MM's with its recorded jitter)."""
         self._check_fitted()
         arrays = {name: getattr(self, name) for name in self._ARRAYS if getattr(self, name) is not None}
-        if getattr(self, "variance_factor_", None) is not None:
+        if getattr(self, "variance_factor_", None) is not None and (rebuildable or self.solver_ != "full"):
             arrays["variance_factor_"] = solver.pack_lower(self.variance_factor_)
-        if getattr(self, "metric_factor_", None) is not None:
+        metric_jitter = getattr(self, "metric_jitter_", None)
+        if getattr(self, "metric_factor_", None) is not None and (rebuildable or metric_jitter is None):
             arrays["metric_factor_"] = solver.pack_lower(self.metric_factor_)
         meta = {"calibration_": getattr(self, "calibration_", None), "y_spread_": getattr(self, "y_spread_", None),
+                "metric_jitter_": getattr(self, "metric_jitter_", None),
                 "species_": self.species_ if hasattr(self, "species_") else None,
                 "center_species_": self.center_species_ if hasattr(self, "center_species_") else None,
                 "jitter_": float(self.jitter_), "solver_": self.solver_, "n_train_": int(self.n_train_),
@@ -531,6 +536,10 @@ class SAGPR(Estimator):
             setattr(self, name, None if arrays.get(name) is None else solver.unpack_lower(arrays[name]))
         if self.variance_factor_ is None and self.solver_ == "full":
             self.variance_factor_ = self._rebuild_full_factor()
+        self.metric_jitter_ = meta.get("metric_jitter_")
+        if self.metric_factor_ is None and self.solver_ == "sparse" and self.metric_jitter_ is not None:
+            self.metric_factor_ = solver.factor_metric(gpr.kernel_symmetric(self.active_features_, self.active_features0_,
+                                                                            self.zeta), self.metric_jitter_)[0]
         self.calibration_ = meta.get("calibration_")
         self.y_spread_ = meta.get("y_spread_")
         self.timings_ = {}
