@@ -60,7 +60,9 @@ def main():
     print(f"{len(frames)} frames of {len(frames[0])} atoms, {sites // len(frames)} Li sites each; model "
           f"max_radial={model.max_radial} max_angular={model.max_angular} n_sparse={model.n_sparse}")
     before = get_num_threads()
-    settings = DynamicsSettings(timestep=0.01, window=10, t_p=(1.0, 5.0, 20.0), kind="both", directions=30)
+    settings = DynamicsSettings(timestep=0.01, window=10, t_p=(1.0, 5.0, 20.0), kind="both", directions=30,
+                                figures=False)
+    with_figures = DynamicsSettings(**{**vars(settings), "figures": True})
     try:
         for threads in [int(t) for t in args.threads.split(",")]:
             set_num_threads(threads)
@@ -75,10 +77,15 @@ def main():
                     t0 = time.perf_counter()
                     run_dynamics(model, iter(frames), Path(tmp) / "dyn", settings, progress=False)
                     full.append(time.perf_counter() - t0)
+            with tempfile.TemporaryDirectory() as tmp:
+                t0 = time.perf_counter()
+                run_dynamics(model, iter(frames), Path(tmp) / "dyn", with_figures, progress=False)
+                figures = time.perf_counter() - t0
             b, f = statistics.median(base), statistics.median(full)
             print(f"threads={threads}: model.predict frame by frame {len(frames) / b:.2f} frames/s "
-                  f"({sites / b:.0f} sites/s); sagpr dynamics {len(frames) / f:.2f} frames/s ({sites / f:.0f} sites/s); "
-                  f"dynamics / predict time {f / b:.2f} (medians of {args.repeats})")
+                  f"({sites / b:.0f} sites/s); sagpr dynamics (no figures) {len(frames) / f:.2f} frames/s "
+                  f"({sites / f:.0f} sites/s); dynamics / predict time {f / b:.2f} (medians of {args.repeats}); "
+                  f"with the two figures once: {figures:.1f} s")
     finally:
         set_num_threads(before)
 

@@ -219,3 +219,14 @@ def test_dynamics_physics_imports_no_workflow():
             if isinstance(node, ast.ImportFrom):
                 assert not (node.module or "").startswith(("workflows", "commands", "plots")), path
                 assert "workflows" not in (node.module or ""), path
+
+
+def test_docs_example_runs(capsys):
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "dynamics.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(code, "docs/dynamics.md", "exec"), {})
+    printed = capsys.readouterr().out
+    fit = eval(printed.strip().splitlines()[-1], {})
+    assert fit["tau"] == pytest.approx(50, rel=0.15) and fit["z"] == pytest.approx(1 / 3, abs=0.07)
