@@ -128,3 +128,24 @@ def test_score_a_predicted_file_equals_scoring_the_model(files, tmp_path, capsys
     capsys.readouterr()
     assert main(["score", "--data", str(files / "test.xyz")]) == 1
     assert "no 'efg_reference' and 'predicted' columns" in capsys.readouterr().err
+
+
+def test_train_a_scalar_model_of_a_named_target(files, tmp_path, capsys):
+    from sagpr.nmr import observables
+
+    frames = sagpr.io.read_efg(files / "train.xyz")
+    for atoms in frames:  # a per-atom scalar to learn: C_Q of the Li, 0 elsewhere
+        cq = np.zeros(len(atoms))
+        li = atoms.numbers == 3
+        cq[li] = observables(atoms.arrays["efg"][li], "7Li")["cq"]
+        atoms.arrays["cq_dft"] = cq
+    write_efg(tmp_path / "scalar.xyz", frames)
+    assert main(["train", "--data", str(tmp_path / "scalar.xyz"), "--species", "Li", "--target", "cq_dft",
+                 "--set", *SMALL, "--folds", "3", "--out", str(tmp_path / "s.sagpr"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "target 'cq_dft'" in out and "3-fold CV estimate (by structure): MAE" in out
+    model = sagpr.load(tmp_path / "s.sagpr")
+    assert isinstance(model, sagpr.ScalarModel) and model.predict(frames[:1]).shape == (4,)
+    assert main(["train", "--data", str(tmp_path / "scalar.xyz"), "--species", "Li", "--target", "nope",
+                 "--out", str(tmp_path / "x.sagpr")]) == 1
+    assert "no per-atom 'nope' array" in capsys.readouterr().err

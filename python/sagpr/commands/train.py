@@ -19,6 +19,9 @@ def register(subparsers):
     p.add_argument("--units", default=None, help="convert EFGs to these units on reading (au or V/A^2)")
     p.add_argument("--params", default=None, metavar="JSON",
                    help="hyperparameters: best_<model>.json of sagpr optimize or report.json of sagpr compare")
+    p.add_argument("--target", default=None, metavar="NAME",
+                   help="fit a ScalarModel of the per-atom scalar array NAME of the files (e.g. a chemical shift) "
+                        "instead of the EFG tensor model")
     p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="hyperparameters to set or override")
     p.add_argument("--out", required=True, help="model file to write, e.g. li.sagpr")
     p.add_argument("--folds", type=int, default=5,
@@ -64,6 +67,10 @@ def run(args) -> int:
     params.update(parse_fixed(args.set))
     settings.split(params)  # unknown names and bad values fail before reading any data
     start = time.perf_counter()
+    if args.target is not None:
+        if args.tune:
+            raise ValueError("--tune searches the EFG tensor model; for --target use sagpr optimize's settings")
+        return _train_scalar(args, params, out, start)
     sites = load_sites(args.data, args.species, isotope=args.isotope, units=args.units)
     from ._paths import report_skipped
 
@@ -125,3 +132,57 @@ def _print_cv_estimate(sites, params, args, store, split):
     print(f"{args.folds}-fold CV estimate ({split}): |C_Q| MAE {cq:.4g} MHz ({100 * cq / spread:.1f} % of its "
           f"range), C~Q MAE {r['C~Q']['mae']:.4g}, eta MAE {r['eta']['mae']:.4g}, mean q~ "
           f"{r.orientation['q_tilde_mean']:.4f}, omega_Q MAE {r['omega_Q']['mae']:.4g} kHz")
+
+
+def _train_scalar(args, params, out, start) -> int:
+    """A ScalarModel of the per-atom array args.target, with a CV estimate (folds of whole files' frames)."""
+    import time
+
+    import numpy as np
+    from ase.data import atomic_numbers
+
+    from sagpr import settings
+    from sagpr.io import expand_inputs, iread_structures
+    from sagpr.metrics import pearson
+    from sagpr.models import ScalarModel
+    from sagpr.workflows.tuning.splits import k_fold
+
+    from ._paths import report_skipped
+
+    paths, skipped = expand_inputs(args.data)
+    report_skipped(skipped)
+    frames = [atoms for path in paths for atoms in iread_structures(path)]
+    z = atomic_numbers.get(args.species)
+    if z is None:
+        raise ValueError(f"unknown element {args.species!r}")
+    for atoms in frames:
+        if np.any(atoms.numbers == z) and args.target not in atoms.arrays:
+            raise ValueError(f"{atoms.info['source_file']}: frame {atoms.info['source_frame']}: no per-atom "
+                             f"{args.target!r} array (has {', '.join(sorted(atoms.arrays))})")
+    frames = [atoms for atoms in frames if np.any(atoms.numbers == z)]
+    if not frames:
+        raise ValueError(f"no {args.species} atom in {len(paths)} file(s)")
+    y = np.concatenate([np.asarray(a.arrays[args.target], float).reshape(len(a))[a.numbers == z] for a in frames])
+    print(f"{len(y)} {args.species} sites in {len(frames)} structures: target {args.target!r}")
+    desc, gpr = settings.split(params)
+    gpr["progress"] = not args.no_progress
+
+    def model():
+        return ScalarModel(center_species=args.species, target=args.target, **desc, **gpr)
+
+    if args.folds:
+        if len(frames) < args.folds:
+            raise ValueError(f"{len(frames)} structures cannot be split into {args.folds} folds by structure; "
+                             "give fewer folds")
+        pred = np.zeros(len(frames), dtype=object)
+        for train, test in k_fold(len(frames), n_folds=args.folds, seed=args.seed):
+            fitted = model().fit([frames[i] for i in train])
+            for i in test:
+                pred[i] = fitted.predict([frames[i]])
+        oof = np.concatenate(list(pred))
+        print(f"{args.folds}-fold CV estimate (by structure): MAE {np.mean(np.abs(oof - y)):.4g}, "
+              f"RMSE {np.sqrt(np.mean((oof - y) ** 2)):.4g}, r {pearson(y, oof):.4f} (target spread {np.std(y):.4g})")
+    fitted = model().fit(frames)
+    fitted.save(out)
+    print(f"wrote {out} ({time.perf_counter() - start:.1f} s)")
+    return 0
