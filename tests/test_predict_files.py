@@ -154,3 +154,34 @@ def test_overlapping_atoms_are_errors_naming_frame_and_both_atoms(setup, tmp_pat
         assert np.isfinite(read(tmp_path / "p.xyz", ":")[2].arrays["efg"]).all()
     with pytest.raises(ValueError, match="frame 2: atoms 1 .Li. and 5 .O."):
         sagpr.load(d / "li.sagpr").predict(bad)
+
+
+def test_uncertainty_columns(setup, tmp_path):
+    from sagpr.uncertainty import observable_uncertainty
+
+    d, frames = setup
+    assert _predict(d, d / "in" / "a.xyz", "--out", tmp_path / "u.xyz", "--uncertainty") == 0
+    out = read(tmp_path / "u.xyz", ":")
+    model = sagpr.load(d / "li.sagpr")
+    T, covs = model.predict(frames[:2], return_cov=True)
+    expected = observable_uncertainty(T, covs[2], "7Li", n_samples=500, seed=0)
+    got = np.concatenate([a.arrays["omega_q_std"][a.numbers == 3] for a in out])
+    np.testing.assert_allclose(got, expected["omega_q"]["std"], rtol=1e-6)
+    for a in out:
+        li = a.numbers == 3
+        assert np.all(a.arrays["cq_low95"][li] <= a.arrays["cq_high95"][li])
+        assert np.all(np.isnan(a.arrays["cq_std"][~li]))
+
+
+def test_out_of_domain_sites_are_named(setup, tmp_path, capsys):
+    d, frames = setup
+    far = frames[0].copy()
+    far.set_cell(far.cell * 1.6, scale_atoms=True)  # a strained structure, unlike any training one
+    write_efg(tmp_path / "far.xyz", [frames[1], far])
+    assert _predict(d, tmp_path / "far.xyz", "--out", tmp_path / "o.xyz", "--uncertainty") == 0
+    err = capsys.readouterr().err
+    assert "out of the model's domain" in err and f"{tmp_path / 'far.xyz'}: frame 1: atom" in err
+    assert f"{tmp_path / 'far.xyz'}: frame 0: atom" not in err
+    out = read(tmp_path / "o.xyz", ":")
+    li = out[1].numbers == 3
+    assert np.nanmin(out[1].arrays["relative_std"][li]) > np.nanmax(out[0].arrays["relative_std"][li])

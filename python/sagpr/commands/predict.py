@@ -22,6 +22,9 @@ def register(subparsers):
                    "(NAME.magres for a .magres input, NAME_000003.magres for frame 3 of another file); DIR "
                    "holds one whole run: it is written aside and replaces DIR at the end")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --magres DIR whole")
+    p.add_argument("--uncertainty", action="store_true",
+                   help="also error bars of C_Q, eta, theta, phi and omega_Q: columns NAME_std, NAME_low68, "
+                        "NAME_high68, NAME_low95, NAME_high95 from the model's (calibrated) predictive covariance")
     p.add_argument("--chunk-size", type=int, default=16, help="frames predicted at a time (default: 16)")
     p.add_argument("--isotope", action="append", default=[], metavar="LABEL",
                    help="isotope for the observables, e.g. --isotope 6Li (default: the element's default isotope)")
@@ -54,6 +57,7 @@ def _isotope_map(labels, species):
 
 def run(args) -> int:
     import os
+    import sys
     from itertools import chain
 
     from ..atomic import check_output_folder
@@ -97,7 +101,8 @@ def run(args) -> int:
         source = paths[0] if args.shared_file else chain.from_iterable(iread_structures(p) for p in paths)
         summary = predict_file(model, source, args.out, magres_dir=args.magres, overwrite=args.overwrite,
                                chunk_size=args.chunk_size, isotopes=isotopes, progress=not args.no_progress,
-                               client=client, shared_file=args.shared_file, sources=paths)
+                               client=client, shared_file=args.shared_file, sources=paths,
+                               uncertainty=args.uncertainty)
     except ValueError as err:
         message = str(err)
         if len(paths) == 1 and not message.startswith((str(paths[0]), os.path.abspath(paths[0]))):
@@ -111,6 +116,13 @@ def run(args) -> int:
     files = f" from {len(paths)} files" if len(paths) > 1 else ""
     print(f"wrote {summary.frames} frames ({summary.sites} {'/'.join(species)} sites){files} to {args.out}"
           + (f" and one .magres file per frame to {args.magres}" if args.magres else ""))
+    if summary.out_of_domain:
+        from ..workflows.prediction.predict import OUT_OF_DOMAIN
+
+        named = "; ".join(summary.out_of_domain[:5]) + (f" and {len(summary.out_of_domain) - 5} more"
+                                                        if len(summary.out_of_domain) > 5 else "")
+        print(f"warning: {len(summary.out_of_domain)} sites are out of the model's domain (predicted sigma above "
+              f"{OUT_OF_DOMAIN:g} x the training spread; their column relative_std): {named}", file=sys.stderr)
     if summary.without_site:
         named = "; ".join(summary.without_site[:5]) + (f" and {len(summary.without_site) - 5} more"
                                                        if len(summary.without_site) > 5 else "")

@@ -19,13 +19,19 @@ from ...units import convert_efg, normalize_units
 OBSERVABLES = ("cq", "eta", "omega_q", "theta", "phi")  # MHz, -, kHz, degrees, degrees
 
 
-def annotate(frames, tensors: np.ndarray, center_numbers, units: str, *, isotopes=None, b0=(0.0, 0.0, 1.0)):
+#: observables that get error-bar columns with uncertainty=True (name_std, name_low95, ...)
+UNCERTAIN = ("cq", "eta", "theta", "phi", "omega_q")
+
+
+def annotate(frames, tensors: np.ndarray, center_numbers, units: str, *, isotopes=None, b0=(0.0, 0.0, 1.0),
+             uncertainty=None):
     """Copies of `frames` with the predicted tensors and their observables as per-atom arrays.
 
     ``efg`` (N, 9; zero for atoms not predicted), ``predicted`` (bool) and ``cq`` (MHz), ``eta``,
     ``omega_q`` (kHz), ``theta``, ``phi`` (degrees; field b0 in the principal axis system), NaN
     for atoms not predicted. An ``efg`` array already present (a reference) is kept as
-    ``efg_reference``, converted to `units`. `isotopes` maps element symbols to isotope labels (default isotopes otherwise).
+    ``efg_reference``, converted to `units`. `uncertainty`: {column: (n_sites,)} error-bar columns
+    (sagpr.uncertainty.as_columns) written beside the values, NaN for atoms not predicted. `isotopes` maps element symbols to isotope labels (default isotopes otherwise).
     """
     isotopes = dict(isotopes or {})
     out, start = [], 0
@@ -50,6 +56,10 @@ def annotate(frames, tensors: np.ndarray, center_numbers, units: str, *, isotope
             if n:
                 column[mask] = obs[key]
             copy.arrays[key] = column
+        for key, values in (uncertainty or {}).items():
+            column = np.full(len(copy), np.nan)
+            column[mask] = values[start - n : start]
+            copy.arrays[key] = column
         copy.info["efg_units"] = units
         out.append(copy)
     if start != len(tensors):
@@ -57,24 +67,62 @@ def annotate(frames, tensors: np.ndarray, center_numbers, units: str, *, isotope
     return out
 
 
-def _annotated_prediction(model, frames, *, units, isotopes, b0):
-    tensors = model.predict(frames)
-    return annotate(frames, tensors, model.center_species_, units, isotopes=isotopes, b0=b0)
+def _annotated_prediction(model, frames, *, units, isotopes, b0, uncertainty=False):
+    if not uncertainty:
+        tensors = model.predict(frames)
+        return annotate(frames, tensors, model.center_species_, units, isotopes=isotopes, b0=b0)
+    from ...uncertainty import as_columns, observable_uncertainty
+
+    tensors, covs = model.predict(frames, return_cov=True)
+    symbols = np.concatenate([np.array(a.get_chemical_symbols())[np.isin(a.numbers, model.center_species_)]
+                              for a in frames]) if frames else np.zeros(0, str)
+    labels = [isotopes.get(s, s) for s in symbols]
+    columns = {}
+    if len(tensors):
+        # seeded sampling of each site's Gaussian (sagpr.uncertainty): the same file gives the same bars
+        result = observable_uncertainty(tensors, covs[2], labels, b0=b0, units=units, n_samples=500, seed=0)
+        columns = as_columns(result, UNCERTAIN)
+        columns["relative_std"] = _relative_std(model, frames, covs[2])
+    return annotate(frames, tensors, model.center_species_, units, isotopes=isotopes, b0=b0, uncertainty=columns)
+
+
+#: a site whose predicted standard deviation exceeds this fraction of the training targets' spread
+#: is reported as out of the model's domain (a strained or different structure, an unseen bonding)
+OUT_OF_DOMAIN = 0.5
+
+
+def _relative_std(model, frames, cov2):
+    """Each site's sqrt(tr C / 5) over the RMS spread of its species' training tensors."""
+    from ...models.calibration import relative_std
+
+    numbers = np.concatenate([a.numbers[np.isin(a.numbers, model.center_species_)] for a in frames])
+    spread = model.training_spread()
+    out = np.full(len(numbers), np.nan)
+    for z in np.unique(numbers):
+        s = spread.get((int(z), 2))
+        if s:
+            out[numbers == z] = relative_std(cov2[numbers == z], s)
+    return out
 
 
 def predict_stream(model, frames, *, chunk_size: int = 16, isotopes=None, b0=(0.0, 0.0, 1.0), client=None,
-                   shared_file: bool = False) -> Iterator[Atoms]:
+                   shared_file: bool = False, uncertainty: bool = False) -> Iterator[Atoms]:
     """Yield annotated frames (see `annotate`) for any number of input frames.
 
     Frames are read and predicted `chunk_size` at a time, so memory does not grow with the
     number of frames; with a Dask ``client`` the chunks run on the cluster, results in input
-    order. With ``shared_file=True`` (needs ``client``), `frames` is the path of an extended-XYZ
+    order. uncertainty=True adds error-bar columns of the observables (name_std, name_low68,
+    name_high68, name_low95, name_high95, from the model's calibrated predictive covariance). With
+    ``shared_file=True`` (needs ``client``), `frames` is the path of an extended-XYZ
     file on a filesystem the workers share (or its `sagpr.trajectory.FrameIndex`): the client
     sends only frame ranges and each worker reads its own frames. Errors name the frame's
     position in the whole input.
     """
     units = normalize_units(getattr(model, "units_", None) or "au")
-    work = partial(_annotated_prediction, units=units, isotopes=dict(isotopes or {}), b0=tuple(b0))
+    if uncertainty and client is not None:
+        raise ValueError("uncertainty columns are not available on a Dask cluster yet")
+    work = partial(_annotated_prediction, units=units, isotopes=dict(isotopes or {}), b0=tuple(b0),
+                   uncertainty=uncertainty)
     if shared_file:
         if client is None:
             raise ValueError("shared_file=True needs a Dask client: workers read the file themselves")
@@ -121,6 +169,7 @@ class PredictionSummary:
     sites: int = 0
     files: int = 0
     without_site: List[str] = field(default_factory=list)  # "file: frame k" (or "frame k") of each
+    out_of_domain: List[str] = field(default_factory=list)  # "file: frame k: atom i (x sigma/spread)"
 
     def __int__(self) -> int:  # the number of frames, as predict_file returned before
         return self.frames
@@ -153,7 +202,8 @@ def _magres_name(atoms: Atoms, count: int, stems: Dict[str, str]) -> str:
 
 def predict_file(model, source, out: Path, *, magres_dir: Optional[Path] = None, overwrite: bool = False,
                  chunk_size: int = 16, isotopes=None, progress: bool = True, total: Optional[int] = None,
-                 client=None, shared_file: bool = False, sources: Sequence[Path] = ()) -> PredictionSummary:
+                 client=None, shared_file: bool = False, sources: Sequence[Path] = (),
+                 uncertainty: bool = False) -> PredictionSummary:
     """Stream predictions of `source` (frames) into the extended-XYZ file `out` (and .magres files).
 
     With ``shared_file=True`` and a Dask ``client``, `source` is the path of an extended-XYZ file
@@ -189,17 +239,22 @@ def predict_file(model, source, out: Path, *, magres_dir: Optional[Path] = None,
                       if magres_dir is not None else None)
         with open(tmp, "w") as handle:
             stream = predict_stream(model, source, chunk_size=chunk_size, isotopes=isotopes, client=client,
-                                    shared_file=shared_file)
+                                    shared_file=shared_file, uncertainty=uncertainty)
             stream = progress_bar(stream, enabled=progress, total=total, desc="predicting", unit="frame")
             for atoms in stream:
                 write(handle, atoms, format="extxyz")
                 n_sites = int(np.count_nonzero(atoms.arrays["predicted"]))
                 summary.sites += n_sites
+                where = f"frame {summary.frames}"
+                if "source_file" in atoms.info:
+                    where = f"{atoms.info['source_file']}: frame {atoms.info['source_frame']}"
                 if not n_sites:
-                    where = f"frame {summary.frames}"
-                    if "source_file" in atoms.info:
-                        where = f"{atoms.info['source_file']}: frame {atoms.info['source_frame']}"
                     summary.without_site.append(where)
+                if "relative_std" in atoms.arrays:
+                    relative = atoms.arrays["relative_std"]
+                    for i in np.flatnonzero(relative > OUT_OF_DOMAIN):
+                        summary.out_of_domain.append(f"{where}: atom {i} ({atoms.get_chemical_symbols()[i]}, "
+                                                     f"sigma {relative[i]:.2f} x the training spread)")
                 if magres_tmp is not None:
                     # Other species carry a zero tensor: .magres files hold one per atom.
                     mag = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
