@@ -237,6 +237,7 @@ def test_out_of_domain_flags_stretched_frames(frames):
     rel = calibration.relative_std(blocks, model.training_spread()[(3, 2)])
     flagged = calibration.out_of_domain(rel, model.site_index(test), threshold=0.3)
     assert flagged and {f for f, _, _ in flagged} == {1}
+    np.testing.assert_allclose(model.relative_uncertainty(test, {2: blocks}), rel)
 
 
 # ------------------------------------------------------------------ observables

@@ -186,6 +186,27 @@ class PerSpeciesModel(Estimator):
                                  site_frames[numbers == z])
         return out
 
+    def relative_uncertainty(self, frames, covs):
+        """Per site (n,), the predicted sigma relative to the training targets' spread (the largest
+        over the site's parts; NaN for files saved before the spread was stored), from the blocks
+        {lambda: (n, 2 lambda + 1, 2 lambda + 1)} predict(frames, return_cov=True) gave; feed it to
+        sagpr.models.calibration.out_of_domain with site_index(frames)."""
+        from sagpr.models import calibration
+
+        index = self.site_index(frames)
+        frames = as_frame_list(frames)
+        numbers = np.array([frames[f].numbers[a] for f, a in index], dtype=int)
+        out = np.full(len(index), -np.inf)
+        for z, parts in self.models_.items():
+            mine = numbers == z
+            for lam, model in parts.items():
+                spread = getattr(model, "y_spread_", None)
+                rel = np.full(int(mine.sum()), np.nan) if spread is None else \
+                    calibration.relative_std(np.asarray(covs[lam])[mine], spread)
+                out[mine] = np.fmax(out[mine], rel)
+        out[np.isneginf(out)] = np.nan
+        return out
+
     def calibration(self):
         """{(atomic number, lambda): calibration dict or None} of the parts."""
         self._check_fitted()

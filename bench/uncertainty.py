@@ -1,0 +1,195 @@
+"""Predictive uncertainties: their cost, their calibration, and active selection.
+
+--cost      one thread, default settings: a lambda=2 TensorModel (n_sparse 1000) fitted on LTO Li
+            environments (sagpr.datasets.lto), then medians of model.predict on a 1512-atom cell
+            with and without return_std / return_cov; the ratio is the cost of the uncertainty.
+--coverage  95 % interval coverage on held-out structures, raw and calibrated (scale fitted by
+            model.calibrate on structure-grouped CV of the training set), per spherical component
+            and for C_Q, eta, omega_Q (sagpr.uncertainty sampling); Spearman rank correlation
+            of the predicted sigma with the actual error. LTO Li (built-in, 30 train / 10 test
+            cells) and gehlenite 27Al (../shared/data/gehlenite: every third file held out).
+--active    gehlenite: held-out |C_Q| MAE against the number of training structures, starting
+            from 2 and adding 2 at a time up to 16, picking by sagpr select (greedy variance
+            reduction) or at random (several seeds).
+
+    OMP_NUM_THREADS=1 python bench/uncertainty.py [--cost] [--coverage] [--active] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import sagpr
+from sagpr import nmr, tensors, uncertainty
+from sagpr.models import calibration
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gehlenite"
+SMALL = dict(cutoff=5.0, max_radial=6, max_angular=4, atomic_gaussian_width=0.4, zeta=2, regularizer=1e-6,
+             progress=False)
+
+
+def median_time(repeats, work):
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), result
+
+
+def cost(repeats, quick):
+    from sagpr.datasets import lto
+    from sagpr.parallel import set_num_threads
+
+    set_num_threads(1)
+    n_sparse = 300 if quick else 1000
+    train = lto.generate(-(-(n_sparse + 200) // 8), seed=0, progress=False)
+    big = lto.large_models(1, 3, mc_sweeps=20, rattle_std=0.05, seed=1, progress=False)[0]
+    model = sagpr.TensorModel(center_species="Li", n_sparse=n_sparse, progress=False)  # default settings
+    start = time.perf_counter()
+    model.fit(train)
+    sub = model.models_[3][2]
+    print(f"fit {time.perf_counter() - start:.1f} s: M={len(sub.weights_)}, F={sub.active_features_.shape[2]}, "
+          f"route {sub.prediction_method()}; predicting {int((big.numbers == 3).sum())} Li of a {len(big)}-atom cell")
+    feats = model._features([big], 3, [2])
+    x, x0 = feats[2], feats[0][:, 0, :]
+    t_feat, _ = median_time(repeats, lambda: model._features([big], 3, [2]))
+    t_plain, _ = median_time(repeats, lambda: model.predict(big))
+    t_std, _ = median_time(repeats, lambda: model.predict(big, return_std=True))
+    t_cov, _ = median_time(repeats, lambda: model.predict(big, return_cov=True))
+    t_mean, _ = median_time(repeats, lambda: sub.predict_features(x, x0))
+    t_var, _ = median_time(repeats, lambda: sub.covariance_features(x, x0))
+    print(f"model.predict: {t_plain:.3f} s; return_std {t_std:.3f} s (x{t_std / t_plain:.2f}); return_cov "
+          f"{t_cov:.3f} s (x{t_cov / t_plain:.2f})  [features {t_feat:.3f} s, mean from features {t_mean:.3f} s, "
+          f"covariance from features {t_var:.3f} s]")
+
+
+def _components(model, frames):
+    means, covs = model.predict_spherical(frames, return_cov=True)
+    return means[2], covs[2]
+
+
+def _spearman(a, b):
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def coverage_report(name, model, train, test, ref_V, isotope, groups=None, n_folds=5):
+    start = time.perf_counter()
+    model.fit(train)
+    raw_mean, raw_cov = _components(model, test)
+    cal = model.calibrate(train, groups=groups, n_folds=n_folds)
+    (key, fitted), = cal.items()
+    cal_mean, cal_cov = _components(model, test)
+    ref = tensors.symmetric_traceless_to_l2(ref_V)
+    r = ref - raw_mean
+    units = "au" if name.startswith("gehlenite") else "V/A^2"
+    print(f"{name}: {len(train)} train / {len(test)} test structures, {len(ref)} test sites, "
+          f"{time.perf_counter() - start:.0f} s; calibration {calibration.describe(fitted)}")
+    err = np.linalg.norm(r, axis=1)
+    for label, cov in (("raw", raw_cov), ("calibrated", cal_cov)):
+        comp = calibration.coverage(r, cov)
+        sig = np.sqrt(np.trace(cov, axis1=1, axis2=2) / 5)
+        res = uncertainty.observable_uncertainty(raw_mean, cov, isotope, units=units, n_samples=1000, seed=0)
+        refobs = uncertainty.reference_observables(ref_V, raw_mean, isotope, units=units)
+        cov95 = uncertainty.coverage(res, refobs, 95)
+        cq_err = np.abs(refobs["cq"] - res["cq"]["value"])
+        print(f"  {label:10s}: 95% coverage components {comp:.3f}, C_Q {cov95['cq']:.3f}, eta {cov95['eta']:.3f}, "
+              f"omega_Q {cov95['omega_q']:.3f}, theta {cov95['theta']:.3f} | median sigma(C_Q) "
+              f"{np.median(res['cq']['std']):.3g} MHz vs median |C_Q error| {np.median(cq_err):.3g} MHz")
+    sig = np.sqrt(np.trace(cal_cov, axis1=1, axis2=2) / 5)
+    res = uncertainty.observable_uncertainty(raw_mean, cal_cov, isotope, units=units, n_samples=1000, seed=0)
+    refobs = uncertainty.reference_observables(ref_V, raw_mean, isotope, units=units)
+    print(f"  Spearman(sigma, |error|): tensor {_spearman(sig, err):.3f}, C_Q "
+          f"{_spearman(res['cq']['std'], np.abs(refobs['cq'] - res['cq']['value'])):.3f}")
+
+
+def gehlenite_frames():
+    import ase.io
+
+    paths = sorted(DATA.glob("*.magres"))
+    if not paths:
+        raise SystemExit(f"no data at {DATA}")
+    return [ase.io.read(p, format="magres") for p in paths]
+
+
+def coverage(quick):
+    from sagpr.datasets import lto
+
+    frames = lto.generate(24 if quick else 40, seed=3, progress=False)
+    n_test = len(frames) // 4
+    train, test = frames[:-n_test], frames[-n_test:]
+    ref = np.concatenate([a.arrays["efg"][a.numbers == 3] for a in test])
+    coverage_report("LTO Li", sagpr.TensorModel(center_species="Li", n_sparse=None if quick else 200, **SMALL),
+                    train, test, ref, "7Li")
+    frames = gehlenite_frames()
+    train = [f for i, f in enumerate(frames) if i % 3 != 2]
+    test = frames[2::3]
+    ref = np.concatenate([a.arrays["efg"][a.numbers == 13] for a in test])
+    coverage_report("gehlenite 27Al", sagpr.TensorModel(center_species="Al", n_sparse=None, **SMALL),
+                    train, test, ref, "27Al", n_folds=4)
+
+
+def active(quick, seeds):
+    from sagpr.workflows.prediction.selection import select
+
+    frames = gehlenite_frames()
+    pool = [f for i, f in enumerate(frames) if i % 3 != 2]
+    test = frames[2::3]
+    ref = np.concatenate([a.arrays["efg"][a.numbers == 13] for a in test])
+    cq_ref = np.abs(nmr.quadrupolar_coupling(ref, "27Al", units="au"))
+    hypers = dict(SMALL, max_radial=4, max_angular=3) if quick else SMALL
+
+    def mae(chosen):
+        model = sagpr.TensorModel(center_species="Al", n_sparse=None, **hypers).fit([pool[i] for i in chosen])
+        cq = np.abs(nmr.quadrupolar_coupling(model.predict(test), "27Al", units="au"))
+        return model, float(np.abs(cq - cq_ref).mean())
+
+    sizes = list(range(2, 17, 2))
+    curves = {}
+    for seed in seeds:
+        start = [int(i) for i in np.random.default_rng(seed).permutation(len(pool))[:2]]
+        for how in ("active", "random"):
+            chosen, curve = list(start), []
+            order = [i for i in np.random.default_rng(100 + seed).permutation(len(pool)) if i not in start]
+            while True:
+                model, m = mae(chosen)
+                curve.append(m)
+                if len(chosen) >= sizes[-1]:
+                    break
+                if how == "active":
+                    chosen += [p.frame for p in select(model, pool, 2, exclude=chosen)]
+                else:
+                    chosen += [i for i in order if i not in chosen][:2]
+            curves[(how, seed)] = curve
+            print(f"seed {seed} {how:6s}: " + "  ".join(f"{n}:{v:.3f}" for n, v in zip(sizes, curve)), flush=True)
+    for how in ("active", "random"):
+        mean = np.mean([curves[(how, s)] for s in seeds], axis=0)
+        print(f"mean {how:6s} |C_Q| MAE (MHz): " + "  ".join(f"{n}:{v:.3f}" for n, v in zip(sizes, mean)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--coverage", action="store_true")
+    parser.add_argument("--active", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smaller models and data")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="random starts of the active/random curves")
+    args = parser.parse_args()
+    if not (args.cost or args.coverage or args.active):
+        args.cost = args.coverage = args.active = True
+    if args.cost:
+        cost(args.repeats, args.quick)
+    if args.coverage:
+        coverage(args.quick)
+    if args.active:
+        active(args.quick, list(range(args.seeds)))
+
+
+if __name__ == "__main__":
+    main()
