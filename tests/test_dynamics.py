@@ -7,7 +7,7 @@ import pytest
 
 from sagpr.dynamics.averaging import residual_observables, running_average, weighted_average, window_average
 from sagpr.dynamics.correlation import f2, fit_f2, omega_q_scale, omega_series, sphere_directions
-from sagpr.dynamics.hops import (fill_unassigned, hop_rates, labels_from_intervals, nearest_site_labels,
+from sagpr.dynamics.hops import (drop_short_stays, fill_unassigned, hop_rates, labels_from_intervals, nearest_site_labels,
                                  residence_times)
 from sagpr.dynamics.series import RawSeries, write_npz
 from sagpr.dynamics.timeunits import parse_duration
@@ -183,6 +183,15 @@ def test_hops_residence_times_and_rates_of_a_hand_made_history():
     same = hop_rates(np.array([[0, 1, 1, 2]]).T, 1.0, kinds=[0, 0, 1])
     np.testing.assert_array_equal(same["counts"], [[1, 1], [0, 0]])
     np.testing.assert_array_equal(labels_from_intervals([-5, 1, 3, 9], [0, 2], [2, 5]), [-1, 0, 1, -1])
+
+
+def test_short_stays_are_no_hops():
+    # 8a site 0 -> transit site 5 for one frame -> back to 0, later a real hop to 2
+    labels = np.array([[0, 0, 0, 5, 0, 0, 0, 2, 2, 2, 5]]).T
+    np.testing.assert_array_equal(drop_short_stays(labels, 2)[:, 0], [0, 0, 0, -1, 0, 0, 0, 2, 2, 2, 5])
+    assert hop_rates(drop_short_stays(labels, 2), 1.0, n_kinds=6)["hops"] == 2  # 0 -> 2, and the cut last stay
+    assert hop_rates(labels, 1.0, n_kinds=6)["hops"] == 4
+    np.testing.assert_array_equal(drop_short_stays(labels, 1), labels)
 
 
 def test_nearest_site_labels_use_the_minimum_image():

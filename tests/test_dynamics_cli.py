@@ -141,7 +141,7 @@ def test_cli_writes_the_documented_folder(model, tmp_path, capsys):
     out = tmp_path / "dyn"
     assert main(["dynamics", str(traj), "--model", str(tmp_path / "li.sagpr"), "--timestep", "10fs", "--out", str(out),
                  "--window", "40fs", "--tp", "1,20", "--tm", "10fs,50fs,0.1ps", "--directions", "3",
-                 "--sites", str(tmp_path / "sites.xyz"), "--no-progress"]) == 0
+                 "--sites", str(tmp_path / "sites.xyz"), "--min-stay", "20fs", "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "24 frames x 8 sites" in text and "6 windows of 4 frames" in text
     for name in ("series.npz", "averaged.xyz", "omega_q_histograms.json", "omega_q_histograms.png", "f2.json",
@@ -152,6 +152,7 @@ def test_cli_writes_the_documented_folder(model, tmp_path, capsys):
     assert np.allclose(np.array(f2["sin"]["f2"])[:, 0], 1.0)
     hops = json.loads((out / "hops.json").read_text())
     assert hops["sites"]["kinds"] == ["Li"] and hops["sites"]["reference_sites"] == 8
+    assert hops["sites"]["min_stay_frames"] == 2
     # a second run into the same folder needs --overwrite
     assert main(["dynamics", str(traj), "--model", str(tmp_path / "li.sagpr"), "--timestep", "10fs",
                  "--out", str(out), "--no-progress"]) == 1

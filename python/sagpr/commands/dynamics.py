@@ -48,6 +48,9 @@ def register(subparsers):
     p.add_argument("--sites", type=Path, help="structure file whose atoms are reference sites (e.g. every Li "
                    "site of the crystal): hops between nearest sites, counted per frame, kinds by element or a "
                    "per-atom 'site_kind' column")
+    p.add_argument("--min-stay", default="1", help="with --sites: frames (or a duration) a nucleus must stay at a "
+                   "new site for the visit to count as a hop; shorter visits (e.g. through 16c and back to the "
+                   "same 8a site) are none (default: 1, every change)")
     p.add_argument("--isotope", action="append", default=[], metavar="LABEL",
                    help="isotope for the observables, e.g. --isotope 6Li (default: the element's default isotope)")
     p.add_argument("--chunk-size", type=int, default=16, help="frames predicted at a time (default: 16)")
@@ -125,7 +128,8 @@ def run(args) -> int:
         timestep=timestep, window=_frames_or_duration(args.window, timestep, "window"),
         t_p=_numbers(args.tp, "tp"), lags=lags, kind=args.kind, directions=args.directions,
         f2_window=_frames_or_duration(args.f2_window, timestep, "f2-window"), isotopes=isotopes,
-        regions=regions, n_regions=args.n_regions, sites=sites, chunk_size=args.chunk_size)
+        regions=regions, n_regions=args.n_regions, sites=sites, chunk_size=args.chunk_size,
+        min_stay=_frames_or_duration(args.min_stay, timestep, "min-stay"))
     frames = iter_frames(args.trajectory, format=args.format, start=args.start, stop=args.stop, step=args.every,
                          types=args.types.split(",") if args.types else None)
     client = cluster = None

@@ -55,6 +55,23 @@ def fill_unassigned(labels) -> np.ndarray:
     return labels
 
 
+def drop_short_stays(labels, min_frames: int) -> np.ndarray:
+    """Labels with every stay shorter than `min_frames` frames made unassigned (-1), so a brief
+    visit (a vibration across a boundary, a pass through a transition site such as 16c on the way
+    from one 8a site back to the same one) is no hop once `fill_unassigned` carries the label on.
+    The first and last stays of each nucleus are kept whatever their length (they are cut short)."""
+    labels = np.array(labels, dtype=int, copy=True)
+    if min_frames <= 1:
+        return labels
+    for j in range(labels.shape[1]):
+        column = labels[:, j]
+        edges = np.concatenate([[0], np.flatnonzero(np.diff(column) != 0) + 1, [len(column)]])
+        for a, b in zip(edges[1:-2], edges[2:-1]):
+            if b - a < min_frames:
+                column[a:b] = -1
+    return labels
+
+
 def residence_times(labels, timestep: float) -> Dict[int, np.ndarray]:
     """{label: durations} of every complete stay (both ends seen: the first and last stay of each
     nucleus are cut by the trajectory and left out), in units of `timestep`."""

@@ -20,7 +20,7 @@ from ..atomic import atomic_directory
 from ..distributed import chunked, map_frames
 from ..dynamics.averaging import residual_observables, running_average
 from ..dynamics.correlation import f2_sums, fit_f2, normalised_f2, omega_q_scale, omega_series, sphere_directions
-from ..dynamics.hops import hop_rates, labels_from_intervals, nearest_site_labels, residence_times
+from ..dynamics.hops import drop_short_stays, hop_rates, labels_from_intervals, nearest_site_labels, residence_times
 from ..dynamics.series import RawSeries, write_npz
 from ..progress import progress_bar
 from ..units import normalize_units
@@ -45,6 +45,7 @@ class DynamicsSettings:
     regions: Optional[list] = None  # [(low, high) kHz, ...] of the omega_Q environments; None: found from the data
     n_regions: int = 5
     sites: Optional[Atoms] = None  # reference sites for nearest-site hops (positions, cell)
+    min_stay: int = 1  # frames a nucleus must stay at a new site for the visit to count as a hop
     chunk_size: int = 16
     figures: bool = True  # the .png figures (matplotlib)
 
@@ -323,7 +324,8 @@ def _hops(tmp: Path, averaged: np.ndarray, X, C, settings: DynamicsSettings, win
         kinds_names = sorted(set(names))
         kinds = np.array([kinds_names.index(n) for n in names])
         out["sites"] = {"kinds": kinds_names, "reference_sites": len(sites), "time_resolution_ps": settings.timestep,
-                        **_rates(labels, settings.timestep, len(kinds_names), kinds)}
+                        "min_stay_frames": int(settings.min_stay),
+                        **_rates(drop_short_stays(labels, settings.min_stay), settings.timestep, len(kinds_names), kinds)}
     write_json_atomic(tmp / "hops.json", out)
     return {k: {"hops": v["hops"], "mean_rate_per_site_per_ps": v["mean_rate_per_site_per_ps"]} for k, v in out.items()}
 
