@@ -101,7 +101,7 @@ def run_dynamics(model, frames: Iterable[Atoms], out, settings: DynamicsSettings
     if window < 1:
         raise ValueError(f"averaging window must be at least 1 frame, got {window}")
     with atomic_directory(out, overwrite=overwrite) as tmp:
-        tensors = positions = cells = None
+        tensors = positions = cells = omega_raw = None
         first_numbers = index = None
         symbols: List[str] = []
         isotopes: List[str] = []
@@ -124,7 +124,9 @@ def run_dynamics(model, frames: Iterable[Atoms], out, settings: DynamicsSettings
                                              f"{', '.join(chemical_symbols[z] for z in centres)}")
                         symbols = [chemical_symbols[int(z)] for z in atoms.numbers[index]]
                         isotopes = [settings.isotopes.get(s, s) for s in symbols]
+                        scale = np.array([omega_q_scale(iso, units) for iso in isotopes])
                         tensors = RawSeries(tmp / ".tensors.raw", (len(index), 3, 3))
+                        omega_raw = RawSeries(tmp / ".omega.raw", (len(index),))
                         positions = RawSeries(tmp / ".positions.raw", (len(index), 3))
                         cells = RawSeries(tmp / ".cells.raw", (3, 3))
                     elif len(atoms) != len(first_numbers) or not np.array_equal(atoms.numbers, first_numbers):
@@ -135,6 +137,7 @@ def run_dynamics(model, frames: Iterable[Atoms], out, settings: DynamicsSettings
                 n = len(chunk)
                 per_frame = predicted.reshape(n, len(index), 3, 3)
                 tensors.append(per_frame)
+                omega_raw.append(_omega(per_frame, np.array([[0.0, 0.0, 1.0]]), scale)[:, :, 0])
                 positions.append(np.stack([a.positions[index] for a in chunk]))
                 cells.append(np.stack([np.asarray(a.cell.array) for a in chunk]))
                 for k, atoms in enumerate(chunk):
@@ -152,17 +155,15 @@ def run_dynamics(model, frames: Iterable[Atoms], out, settings: DynamicsSettings
             bar.close()
         finally:
             averaged_handle.close()
-            for series in (tensors, positions, cells):
+            for series in (tensors, positions, cells, omega_raw):
                 if series is not None:
                     series.close()
         if n_frames == 0:
             raise ValueError("the trajectory has no frames")
         if n_windows == 0:
             averaged_path.unlink()
-        V, X, C = tensors.array(), positions.array(), cells.array()
+        V, X, C, omega_z = tensors.array(), positions.array(), cells.array(), omega_raw.array()
         time = np.arange(n_frames) * settings.timestep
-        scale = np.array([omega_q_scale(iso, units) for iso in isotopes])
-        omega_z = _omega(V, np.array([[0.0, 0.0, 1.0]]), scale)[:, :, 0]
         summary = {"frames": n_frames, "sites": int(len(index)), "timestep_ps": settings.timestep,
                    "duration_ps": float(n_frames * settings.timestep), "units": units,
                    "species": sorted(set(symbols)), "isotopes": sorted(set(isotopes)), "window_frames": window,
@@ -185,7 +186,7 @@ def run_dynamics(model, frames: Iterable[Atoms], out, settings: DynamicsSettings
         files.append(out / "hops.json")
         write_json_atomic(tmp / "summary.json", summary)
         files.append(out / "summary.json")
-        del V, X, C
+        del V, X, C, omega_z
         for raw in tmp.glob(".*.raw"):
             raw.unlink()
     return DynamicsResult(n_frames, int(len(index)), n_windows, files, summary)
@@ -227,16 +228,21 @@ def _save(fig, path: Path) -> None:
 
 def _histograms(tmp: Path, instantaneous: np.ndarray, averaged: np.ndarray, figures: bool) -> dict:
 
-    values = np.asarray(instantaneous).ravel()
-    lo, hi = float(values.min()), float(values.max())
+    def blocks():  # a few thousand frames at a time from the memory-mapped series
+        for a in range(0, len(instantaneous), 4096):
+            yield np.asarray(instantaneous[a : a + 4096])
+
+    lo = min(float(b.min()) for b in blocks())
+    hi = max(float(b.max()) for b in blocks())
     if averaged.size:
         lo, hi = min(lo, float(averaged.min())), max(hi, float(averaged.max()))
     edges = np.linspace(lo, hi if hi > lo else lo + 1.0, 101)
-    inst_counts, _ = np.histogram(values, bins=edges)
+    inst_counts = sum(np.histogram(b, bins=edges)[0] for b in blocks())
+    mean_abs = sum(float(np.abs(b).sum()) for b in blocks()) / instantaneous.size
     avg_counts, _ = np.histogram(averaged.ravel(), bins=edges)
     data = {"field": [0.0, 0.0, 1.0], "bin_edges_khz": edges.tolist(), "instantaneous": inst_counts.tolist(),
             "averaged": avg_counts.tolist(),
-            "instantaneous_mean_abs_khz": float(np.mean(np.abs(values))),
+            "instantaneous_mean_abs_khz": mean_abs,
             "averaged_mean_abs_khz": float(np.mean(np.abs(averaged))) if averaged.size else None}
     write_json_atomic(tmp / "omega_q_histograms.json", data)
     if figures:
