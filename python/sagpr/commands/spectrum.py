@@ -62,6 +62,7 @@ def register(subparsers):
     p.add_argument("--width", type=float, metavar="KHZ", help="spectral width in kHz (default: from the tensors)")
     p.add_argument("--offset", type=float, metavar="KHZ", help="centre of the window in kHz from the reference "
                    "frequency (default: from the tensors)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="processes mrsimulator runs on (default: 1)")
     p.add_argument("--no-shielding", action="store_true", help="ignore shielding tensors in the file")
     p.add_argument("--shielding-reference", type=float, metavar="PPM",
                    help="reference shielding: shift = reference - sigma_iso (default: none, shift = -sigma_iso)")
@@ -85,7 +86,7 @@ def run(args) -> int:
         spinning = 1e12  # mrsimulator's infinite-speed limit (no sidebands)
     else:
         spinning = parse_rate(args.spinning)
-    for name in ("density", "gamma_angles", "points"):
+    for name in ("density", "gamma_angles", "points", "jobs"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.broadening < 0:
@@ -109,7 +110,7 @@ def run(args) -> int:
         width_hz=None if args.width is None else args.width * 1e3,
         offset_hz=None if args.offset is None else args.offset * 1e3,
         spinning_hz=spinning, transition=args.transition, count=args.points, integration_density=args.density,
-        gamma_angles=args.gamma_angles, broadening_hz=args.broadening, line_shape=args.line_shape)
+        gamma_angles=args.gamma_angles, broadening_hz=args.broadening, line_shape=args.line_shape, n_jobs=args.jobs)
     with atomic_directory(args.out, overwrite=args.overwrite) as tmp:
         written = write_spectrum_report(result, tmp, species=args.species, experimental=experimental)
     mode = "static" if spinning == 0 else f"MAS {spinning / 1e3:g} kHz"
