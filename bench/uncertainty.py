@@ -61,10 +61,12 @@ def cost(repeats, quick):
     t_std, _ = median_time(repeats, lambda: model.predict(big, return_std=True))
     t_cov, _ = median_time(repeats, lambda: model.predict(big, return_cov=True))
     t_mean, _ = median_time(repeats, lambda: sub.predict_features(x, x0))
+    t_kernel, _ = median_time(repeats, lambda: sub.predict_features(x, x0, method="kernel"))
     t_var, _ = median_time(repeats, lambda: sub.covariance_features(x, x0))
     print(f"model.predict: {t_plain:.3f} s; return_std {t_std:.3f} s (x{t_std / t_plain:.2f}); return_cov "
-          f"{t_cov:.3f} s (x{t_cov / t_plain:.2f})  [features {t_feat:.3f} s, mean from features {t_mean:.3f} s, "
-          f"covariance from features {t_var:.3f} s]")
+          f"{t_cov:.3f} s (x{t_cov / t_plain:.2f})  [features {t_feat:.3f} s, mean from features {t_mean:.3f} s "
+          f"({sub.prediction_method()} route; kernel route {t_kernel:.3f} s), covariance from features {t_var:.3f} s "
+          f"= x{t_var / t_kernel:.2f} the kernel route]")
 
 
 def _components(model, frames):

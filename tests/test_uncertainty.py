@@ -238,6 +238,22 @@ def test_out_of_domain_flags_stretched_frames(frames):
     flagged = calibration.out_of_domain(rel, model.site_index(test), threshold=0.3)
     assert flagged and {f for f, _, _ in flagged} == {1}
     np.testing.assert_allclose(model.relative_uncertainty(test, {2: blocks}), rel)
+    line = calibration.describe_out_of_domain(flagged, test, 0.3)
+    assert line.startswith(f"{len(flagged)} site(s)") and "frame 1: atom" in line and "\n" not in line
+    assert calibration.describe_out_of_domain([], test, 0.3) == ""
+
+
+def test_joint_covariance_diagonal_blocks_are_the_site_blocks(models, frames):
+    model = models["sparse"]
+    model.calibrate(frames[:7], n_folds=3, power_law=True)
+    for calibrated in (False, True):
+        (joint, site_frames), = model.joint_covariance(frames[7:], calibrated=calibrated).values()
+        n = len(site_frames)
+        diag = np.einsum("iaib->iab", joint.reshape(n, 5, n, 5))
+        blocks = model.predict_spherical(frames[7:], return_cov=True)[1][2] if calibrated else \
+            model.models_[3][2].covariance_features(*model.models_[3][2].compute_features(frames[7:]), calibrated=False)
+        np.testing.assert_allclose(diag, blocks, rtol=0, atol=1e-10 * np.abs(blocks).max())
+    model.models_[3][2].set_calibration(None)
 
 
 # ------------------------------------------------------------------ observables

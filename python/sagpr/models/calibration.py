@@ -135,6 +135,21 @@ def out_of_domain(relative, index, threshold=0.5):
     return [(int(f), int(a), float(v)) for (f, a), v in zip(index, relative) if v > threshold]
 
 
+def describe_out_of_domain(flagged, frames, threshold, limit=5) -> str:
+    """One warning line naming the flagged sites (out_of_domain's list) of `frames`, or ""."""
+    if not flagged:
+        return ""
+    named = []
+    for f, a, v in flagged[:limit]:
+        atoms = frames[f]
+        where = atoms.info.get("source_file")
+        frame = f"{where}: frame {atoms.info.get('source_frame', f)}" if where else f"frame {f}"
+        named.append(f"{frame}: atom {a} ({atoms.get_chemical_symbols()[a]}) sigma {v:.2f}x the training spread")
+    more = f" and {len(flagged) - limit} more" if len(flagged) > limit else ""
+    return (f"{len(flagged)} site(s) outside the training domain (predicted sigma above {threshold:g}x the "
+            f"training spread): " + "; ".join(named) + more)
+
+
 def describe(calibration) -> str:
     """One line for a report: the calibration and its effect on the 95 % coverage."""
     if not calibration:
@@ -146,4 +161,5 @@ def describe(calibration) -> str:
             f"{calibration.get('coverage95_raw', float('nan')):.3f} raw -> {calibration.get('coverage95', float('nan')):.3f}")
 
 
-__all__ = ["fit", "apply", "coverage", "mahalanobis", "scale_factors", "relative_std", "out_of_domain", "describe"]
+__all__ = ["fit", "apply", "coverage", "mahalanobis", "scale_factors", "relative_std", "out_of_domain",
+           "describe_out_of_domain", "describe"]
