@@ -345,3 +345,14 @@ def test_distributed_fit_gives_the_same_uncertainties(frames):
         client.close()
         cluster.close()
     np.testing.assert_array_equal(_blocks(remote, frames[7:]), _blocks(serial, frames[7:]))
+
+
+def test_positive_sign_convention_draws_keep_vzz_positive():
+    c, cov = _gaussian(10, 0.3, seed=6)
+    res = uncertainty.observable_uncertainty(c, cov, "27Al", n_samples=300, sign_convention="positive")
+    assert np.all(res["cq"]["low95"] >= 0.0) and np.all(res["cq"]["value"] > 0.0)  # Q(27Al) > 0
+    signed = uncertainty.observable_uncertainty(c, cov, "27Al", n_samples=300)
+    assert np.any(signed["cq"]["value"] < 0.0)
+    np.testing.assert_allclose(res["eta"]["std"], signed["eta"]["std"])  # eta does not see the sign
+    ref = uncertainty.reference_observables(-tensors.l2_to_symmetric_traceless(c), c, "27Al", sign_convention="positive")
+    np.testing.assert_allclose(ref["cq"], res["cq"]["value"])

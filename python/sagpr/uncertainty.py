@@ -67,11 +67,11 @@ def _directions(b0, n, k):
     return np.repeat(b, k, axis=0)
 
 
-def _evaluate(c, mean_frames, mean_phi, isotopes, b0, units, stats, atol, defaults):
+def _evaluate(c, mean_frames, mean_phi, isotopes, b0, units, stats, atol, defaults, convention="signed"):
     """Observables of components c (n, k, 5): the k evaluations of each site are compared to its
     mean frame (n, 3, 3) and phi unwrapped around its mean phi (n,) (degrees)."""
     n, k = c.shape[:2]
-    V = tensors.l2_to_symmetric_traceless(c.reshape(n * k, 5))
+    V = nmr.with_sign_convention(tensors.l2_to_symmetric_traceless(c.reshape(n * k, 5)), convention)
     iso = _repeat(isotopes, n, k)
     b = _directions(b0, n, k)
     obs = nmr.observables(V, iso, b, units, defaults=defaults, atol=atol)
@@ -125,6 +125,7 @@ def observable_uncertainty(
     n_samples: int = 2000,
     seed: int = 0,
     stats=None,
+    sign_convention: str = "signed",
     defaults: Optional[Mapping] = None,
     atol: float = 1e-8,
     chunk: int = 256,
@@ -135,7 +136,8 @@ def observable_uncertainty(
     lambda = 2 components (n, 5); cov: (n, 5, 5) lambda = 2 covariance blocks (TensorModel.predict
     (..., return_cov=True)[1][2]), in the units `units` ("au" or "V/A^2") squared. isotopes: one
     label for all sites or one per site; b0: field direction (3,) or (n, 3); stats: a
-    nmr.ReferenceStats (or its dict) to add C~Q and eta~.
+    nmr.ReferenceStats (or its dict) to add C~Q and eta~; sign_convention: "signed" or "positive"
+    (each draw taken with V_ZZ > 0, nmr.with_sign_convention: the study's convention).
     method: "sampling" (n_samples draws per site from N(mean, C), seeded by `seed`; intervals are
     the 16-84 and 2.5-97.5 percentiles) or "linear" (J C J^T by central differences at the mean;
     intervals mean +- 0.994 sigma and +- 1.96 sigma; q~ is NaN: not differentiable at its maximum).
@@ -161,11 +163,11 @@ def observable_uncertainty(
         iso = isotopes if isinstance(isotopes, (str, nmr.Isotope)) else list(isotopes)[sl]
         b = b0 if b0.shape == (3,) else b0[sl]
         frames, phi0 = _mean_frame(c[sl], b, atol)
-        value = _evaluate(c[sl][:, None, :], frames, phi0, iso, b, units, stats, atol, defaults)
+        value = _evaluate(c[sl][:, None, :], frames, phi0, iso, b, units, stats, atol, defaults, sign_convention)
         if method == "sampling":
             z = rng.standard_normal((m, int(n_samples), 5))
             draws = c[sl][:, None, :] + np.einsum("nij,nkj->nki", _square_roots(cov[sl]), z)
-            values = _evaluate(draws, frames, phi0, iso, b, units, stats, atol, defaults)
+            values = _evaluate(draws, frames, phi0, iso, b, units, stats, atol, defaults, sign_convention)
             for name in names:
                 v = values[name]
                 res = out[name]
@@ -179,7 +181,7 @@ def observable_uncertainty(
             # central differences along the 5 components, step relative to each tensor's size
             h = 1e-6 * np.maximum(np.linalg.norm(c[sl], axis=1), 1e-300)
             steps = np.concatenate([np.eye(5), -np.eye(5)])[None, :, :] * h[:, None, None]
-            shifted = _evaluate(c[sl][:, None, :] + steps, frames, phi0, iso, b, units, stats, atol, defaults)
+            shifted = _evaluate(c[sl][:, None, :] + steps, frames, phi0, iso, b, units, stats, atol, defaults, sign_convention)
             for name in names:
                 res = out[name]
                 res["value"][sl] = value[name][:, 0]
@@ -195,7 +197,7 @@ def observable_uncertainty(
 
 
 def reference_observables(V_ref, mean, isotopes, b0=(0.0, 0.0, 1.0), units: str = "au", *, stats=None,
-                          defaults=None, atol: float = 1e-8) -> dict:
+                          sign_convention: str = "signed", defaults=None, atol: float = 1e-8) -> dict:
     """Observables of reference tensors V_ref (n, 3, 3) in the conventions of
     observable_uncertainty for the predictions `mean` (angles in the reference's frame aligned to
     the mean prediction's, phi unwrapped around the mean's; q~ against the mean's frame), so a
@@ -206,7 +208,7 @@ def reference_observables(V_ref, mean, isotopes, b0=(0.0, 0.0, 1.0), units: str 
         raise ValueError(f"{len(c_ref)} reference tensors for {len(c_mean)} predictions")
     b0 = np.asarray(b0, dtype=np.float64)
     frames, phi0 = _mean_frame(c_mean, b0, atol)
-    values = _evaluate(c_ref[:, None, :], frames, phi0, isotopes, b0, units, stats, atol, defaults)
+    values = _evaluate(c_ref[:, None, :], frames, phi0, isotopes, b0, units, stats, atol, defaults, sign_convention)
     return {name: v[:, 0] for name, v in values.items()}
 
 
