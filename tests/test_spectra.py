@@ -383,3 +383,12 @@ def test_real_castep_shielding_and_efg_rotated_structure_same_spectrum():
     # the shielding matters here: without it the line is another
     c = spectra.simulate(spectra.site_parameters(V, "17O"), 14.1, **kw).intensity
     assert spectra.spectral_difference(c, a) > 0.05
+
+
+def test_integer_spin_has_no_central_transition():
+    V = random_efg(np.random.default_rng(4), 1)
+    site = spectra.site_parameters(V, "14N")
+    with pytest.raises(ValueError, match="integer spin I = 1: no central transition"):
+        spectra.simulate(site, 14.1)
+    spec = spectra.simulate(site, 14.1, transition="all", count=256, integration_density=10)
+    assert spec.intensity.sum() > 0

@@ -320,6 +320,10 @@ def simulate(site: SiteParameters, field_tesla: float, *, spinning_hz: float = 0
         raise ValueError(f"the spinning rate must be 0 (static) or positive, got {spinning_hz!r} Hz")
     if len(site) == 0:
         raise ValueError("no sites to simulate")
+    spin = get_isotope(site.isotope).spin
+    if transition == "central" and float(spin).is_integer():
+        raise ValueError(f"{site.isotope} has integer spin I = {spin:g}: no central transition; use transition 'all' "
+                         f"(--transition all)")
     auto_w, auto_o = auto_window(site, field_tesla, transition=transition, spinning_hz=spinning_hz)
     width = float(width_hz) if width_hz is not None else auto_w
     offset = float(offset_hz) if offset_hz is not None else auto_o
