@@ -115,6 +115,11 @@ int LambdaSoap::density_size() const {
 
 std::vector<int> LambdaSoap::select_centers(const Frame& frame, const std::vector<int>& center_species) {
     std::vector<int> centers;
+    // Centre species {0}: only the first atom of each frame (a stored environment, centre first).
+    if (center_species.size() == 1 && center_species[0] == 0) {
+        if (frame.size() > 0) centers.push_back(0);
+        return centers;
+    }
     for (int i = 0; i < frame.size(); ++i) {
         if (center_species.empty() ||
             std::find(center_species.begin(), center_species.end(), frame.numbers[i]) != center_species.end()) {

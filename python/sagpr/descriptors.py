@@ -123,7 +123,7 @@ class LambdaSOAP:
             raise ValueError("no atoms in the frames")
         return sorted(found)
 
-    def _prepare(self, frames: FrameInput, center_species, o3_lambdas=None):
+    def _prepare(self, frames: FrameInput, center_species, o3_lambdas=None, first_atom_only=False):
         frames = as_frame_list(frames)
         species = self._species_of(frames)
         allowed = np.zeros(119, dtype=bool)
@@ -144,6 +144,8 @@ class LambdaSOAP:
         centers = [] if center_species is None else species_numbers(
             [center_species] if isinstance(center_species, (str, int)) else center_species
         )
+        if first_atom_only:
+            centers = [0]  # the C++ core's "first atom of each frame"
         return self._calculator(species, o3_lambdas), data, centers
 
     def compute(self, frames: FrameInput, center_species=None) -> np.ndarray:
@@ -155,13 +157,16 @@ class LambdaSOAP:
         calculator, data, centers = self._prepare(frames, center_species)
         return calculator.compute(data, centers)[0]
 
-    def compute_many(self, frames: FrameInput, o3_lambdas: Sequence[int], center_species=None) -> Dict[int, np.ndarray]:
+    def compute_many(self, frames: FrameInput, o3_lambdas: Sequence[int], center_species=None, *,
+                     first_atom_only: bool = False) -> Dict[int, np.ndarray]:
         """Features of several angular orders in one pass: {lambda: (n_centers, 2*lambda+1, n_features_lambda)}.
 
         Every centre's neighbour list and density expansion are built once and coupled into each
         of ``o3_lambdas`` (the constructor's ``o3_lambda`` is not used; repeated values are
         computed once). ``result[lam]`` equals ``LambdaSOAP(o3_lambda=lam, <same settings>).compute(...)``
         to round-off, normalisation and symmetry zeros included; centres as in :meth:`compute`.
+        first_atom_only=True: the first atom of every frame is its one centre (environments stored as
+        clusters with their centre first, sagpr.models.environments), whatever its species.
         """
         if isinstance(o3_lambdas, (int, np.integer)):
             raise TypeError("o3_lambdas must be a sequence of angular orders, e.g. (0, 2)")
@@ -171,7 +176,7 @@ class LambdaSOAP:
         for lam in lambdas:
             settings.check_all({"o3_lambda": lam, "max_angular": self.max_angular})
         lambdas = tuple(int(lam) for lam in lambdas)
-        calculator, data, centers = self._prepare(frames, center_species, lambdas)
+        calculator, data, centers = self._prepare(frames, center_species, lambdas, first_atom_only)
         return dict(zip(lambdas, calculator.compute(data, centers)))
 
     def density(self, frames: FrameInput, center_species=None) -> np.ndarray:

@@ -50,7 +50,8 @@ public:
     const std::vector<std::array<int, 6>>& labels(int k) const { return labels_.at(k); }
     int density_size() const;  // n_species * max_radial * (max_angular+1)^2
 
-    // The centres of a frame: atoms whose number is in center_species (all atoms if empty).
+    // The centres of a frame: atoms whose number is in center_species (all atoms if empty; the
+    // first atom only if center_species is {0}: an environment stored with its centre first).
     static std::vector<int> select_centers(const Frame& frame, const std::vector<int>& center_species);
 
     // Features of all selected centres of all frames, frames in order, for every computed lambda:

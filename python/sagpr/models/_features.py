@@ -93,6 +93,19 @@ def features(owner, params, o3_lambdas, species, frames, centers, progress=False
             for lam in lambdas}
 
 
+def first_atom_features(owner, params, o3_lambdas, species, frames, z):
+    """{lambda: features} of the first atom (of species z) of every frame: stored environments,
+    centre first (sagpr.models.environments). A LambdaSOAP computes only those centres; a
+    stand-in calculator (tests) computes every z atom and the first of each frame is kept."""
+    lambdas = tuple(dict.fromkeys(int(lam) for lam in o3_lambdas))
+    calc = cached_calculator(owner, params, lambdas[0], species)
+    if hasattr(calc, "compute_many"):
+        return calc.compute_many(frames, lambdas, first_atom_only=True)
+    counts = np.array([int(np.count_nonzero(a.numbers == z)) for a in frames])
+    rows = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return {lam: compute(cached_calculator(owner, params, lam, species), frames, [z])[rows] for lam in lambdas}
+
+
 def feature_pair(owner, params, o3_lambda, species, frames, centers, progress=False, what=None):
     """(x, x0) that a SAGPR of `o3_lambda` needs: x (n, 2 lambda + 1, F) and x0 (n, F0), the lambda=0
     features; both from one descriptor pass. For lambda = 0, x is x0[:, None, :] (shared memory)."""

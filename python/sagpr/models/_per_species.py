@@ -310,9 +310,8 @@ class PerSpeciesModel(Estimator):
         from . import gpr
 
         frames = environments.clusters(env)
-        feats = self._features(frames, z, [lam])
-        rows = environments.centre_rows(frames, z)
-        x, x0 = feats[lam][rows], feats[0][rows, 0, :]
+        feats = _features.first_atom_features(self, self._sagpr_params(0), sorted({lam, 0}), self.species_, frames, z)
+        x, x0 = feats[lam], feats[0][:, 0, :]
         a, a0 = gpr.transform(x, x0, lam, arrays.get("feature_indices_"), arrays.get("feature_indices0_"))
         return np.ascontiguousarray(a), np.ascontiguousarray(a0)
 

@@ -56,10 +56,3 @@ def clusters(env: Dict[str, np.ndarray]) -> List[Atoms]:
     starts = np.concatenate([[0], np.cumsum(env["counts"])])
     return [Atoms(numbers=env["numbers"][a:b], positions=env["vectors"][a:b], pbc=False)
             for a, b in zip(starts[:-1], starts[1:])]
-
-
-def centre_rows(frames: Sequence[Atoms], z: int) -> np.ndarray:
-    """Row of each cluster's centre among the features of all atoms of species z of `frames`
-    (frame then atom order): other atoms of species z in a cluster are computed and dropped."""
-    counts = np.array([int(np.count_nonzero(a.numbers == z)) for a in frames])
-    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)

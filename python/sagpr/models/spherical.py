@@ -382,10 +382,24 @@ class SAGPR(Estimator):
     def has_variance(self) -> bool:
         """True when the model can give predictive covariances (files written before they were
         stored hold no factor for sparse models)."""
-        return getattr(self, "variance_factor_", None) is not None
+        return getattr(self, "variance_factor_", None) is not None or self._factors_rebuildable()
+
+    def _factors_rebuildable(self) -> bool:
+        return self.solver_ == "full" or getattr(self, "metric_jitter_", None) is not None
+
+    def _rebuild_factors(self):
+        """The factors a compact file leaves out, rebuilt exactly from the active features on the
+        first request for a covariance (predictions never need them; the rebuild costs a K_MM)."""
+        if getattr(self, "variance_factor_", None) is None and self.solver_ == "full":
+            self.variance_factor_ = self._rebuild_full_factor()
+        if (getattr(self, "metric_factor_", None) is None and self.solver_ == "sparse"
+                and getattr(self, "metric_jitter_", None) is not None):
+            self.metric_factor_ = solver.factor_metric(gpr.kernel_symmetric(self.active_features_, self.active_features0_,
+                                                                            self.zeta), self.metric_jitter_)[0]
 
     def _require_variance(self):
         self._check_fitted()
+        self._rebuild_factors()
         if getattr(self, "variance_factor_", None) is None:
             raise ValueError("this model was saved before sagpr stored predictive variances: refit it "
                              "(sagpr train) to get uncertainties")
@@ -534,12 +548,7 @@ class SAGPR(Estimator):
         # files written before predictive variances have none of these (full GPR rebuilds its factor)
         for name in ("variance_factor_", "metric_factor_"):
             setattr(self, name, None if arrays.get(name) is None else solver.unpack_lower(arrays[name]))
-        if self.variance_factor_ is None and self.solver_ == "full":
-            self.variance_factor_ = self._rebuild_full_factor()
-        self.metric_jitter_ = meta.get("metric_jitter_")
-        if self.metric_factor_ is None and self.solver_ == "sparse" and self.metric_jitter_ is not None:
-            self.metric_factor_ = solver.factor_metric(gpr.kernel_symmetric(self.active_features_, self.active_features0_,
-                                                                            self.zeta), self.metric_jitter_)[0]
+        self.metric_jitter_ = meta.get("metric_jitter_")  # missing factors: rebuilt on first use
         self.calibration_ = meta.get("calibration_")
         self.y_spread_ = meta.get("y_spread_")
         self.timings_ = {}
