@@ -23,7 +23,7 @@ _EXPORTS = {
 }
 _SUBMODULES = {
     "io", "nmr", "tensors", "isotopes", "rotations", "metrics", "reference", "datasets", "descriptors",
-    "models", "workflows", "plots", "distributed", "parallel", "units", "quantities",
+    "models", "workflows", "plots", "distributed", "parallel", "units", "quantities", "uncertainty", "spectra",
 }
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
