@@ -182,6 +182,8 @@ def test_hops_residence_times_and_rates_of_a_hand_made_history():
     # sites of one kind: a hop between two of them lands on the diagonal
     same = hop_rates(np.array([[0, 1, 1, 2]]).T, 1.0, kinds=[0, 0, 1])
     np.testing.assert_array_equal(same["counts"], [[1, 1], [0, 0]])
+    grouped = residence_times(np.array([[0, 1, 1, 1, 0, 0, 2, 2, 0]]).T, 1.0, kinds=[0, 0, 1])
+    assert grouped[0].tolist() == [3.0, 2.0] and grouped[1].tolist() == [2.0]
     np.testing.assert_array_equal(labels_from_intervals([-5, 1, 3, 9], [0, 2], [2, 5]), [-1, 0, 1, -1])
 
 

@@ -152,7 +152,7 @@ def test_cli_writes_the_documented_folder(model, tmp_path, capsys):
     assert np.allclose(np.array(f2["sin"]["f2"])[:, 0], 1.0)
     hops = json.loads((out / "hops.json").read_text())
     assert hops["sites"]["kinds"] == ["Li"] and hops["sites"]["reference_sites"] == 8
-    assert hops["sites"]["min_stay_frames"] == 2
+    assert hops["sites"]["min_stay_frames"] == 2 and set(hops["sites"]["mean_residence_ps"]) <= {"Li"}
     # a second run into the same folder needs --overwrite
     assert main(["dynamics", str(traj), "--model", str(tmp_path / "li.sagpr"), "--timestep", "10fs",
                  "--out", str(out), "--no-progress"]) == 1

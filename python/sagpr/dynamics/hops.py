@@ -72,17 +72,20 @@ def drop_short_stays(labels, min_frames: int) -> np.ndarray:
     return labels
 
 
-def residence_times(labels, timestep: float) -> Dict[int, np.ndarray]:
+def residence_times(labels, timestep: float, kinds=None) -> Dict[int, np.ndarray]:
     """{label: durations} of every complete stay (both ends seen: the first and last stay of each
-    nucleus are cut by the trajectory and left out), in units of `timestep`."""
+    nucleus are cut by the trajectory and left out), in units of `timestep`; with `kinds` (label ->
+    kind) the stays at each site are grouped by the site's kind."""
     labels = fill_unassigned(labels)
+    kinds = None if kinds is None else np.asarray(kinds, dtype=int)
     out: Dict[int, list] = {}
     for column in labels.T:
         if column[0] < 0:
             continue
         change = np.flatnonzero(np.diff(column) != 0) + 1
         for a, b in zip(change[:-1], change[1:]):
-            out.setdefault(int(column[a]), []).append((b - a) * timestep)
+            key = int(column[a]) if kinds is None else int(kinds[column[a]])
+            out.setdefault(key, []).append((b - a) * timestep)
     return {k: np.asarray(v) for k, v in sorted(out.items())}
 
 

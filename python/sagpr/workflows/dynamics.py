@@ -331,17 +331,18 @@ def _hops(tmp: Path, averaged: np.ndarray, X, C, settings: DynamicsSettings, win
         kinds = np.array([kinds_names.index(n) for n in names])
         out["sites"] = {"kinds": kinds_names, "reference_sites": len(sites), "time_resolution_ps": settings.timestep,
                         "min_stay_frames": int(settings.min_stay),
-                        **_rates(drop_short_stays(labels, settings.min_stay), settings.timestep, len(kinds_names), kinds)}
+                        **_rates(drop_short_stays(labels, settings.min_stay), settings.timestep, len(kinds_names), kinds,
+                                 kinds_names)}
     write_json_atomic(tmp / "hops.json", out)
     return {k: {"hops": v["hops"], "mean_rate_per_site_per_ps": v["mean_rate_per_site_per_ps"]} for k, v in out.items()}
 
 
-def _rates(labels, step, n_kinds, kinds=None) -> dict:
+def _rates(labels, step, n_kinds, kinds=None, names=None) -> dict:
     rates = hop_rates(labels, step, kinds=kinds, n_kinds=n_kinds)
-    stays = residence_times(labels, step)
+    stays = {(names[k] if names else str(k)): v for k, v in residence_times(labels, step, kinds).items()}
     frames_total = float(rates["time_in"].sum())
     return {"rates_per_ps": np.nan_to_num(rates["rates"], nan=0.0).tolist(), "counts": rates["counts"].tolist(),
             "time_in_ps": rates["time_in"].tolist(), "hops": rates["hops"],
             "mean_rate_per_site_per_ps": rates["hops"] / frames_total if frames_total > 0 else 0.0,
-            "mean_residence_ps": {str(k): float(v.mean()) for k, v in stays.items()},
-            "complete_stays": {str(k): int(len(v)) for k, v in stays.items()}}
+            "mean_residence_ps": {k: float(v.mean()) for k, v in stays.items()},
+            "complete_stays": {k: int(len(v)) for k, v in stays.items()}}
