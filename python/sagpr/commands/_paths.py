@@ -9,11 +9,11 @@ def check_output_file(path):
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path}: is a folder; give a file name")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
+    for parent in path.parents:  # missing folders are made; one that is a file cannot be
         if parent.exists():
-            raise ValueError(f"{path}: {parent} is a file, not a folder")
-        raise ValueError(f"{path}: folder {parent} does not exist")
+            if not parent.is_dir():
+                raise ValueError(f"{path}: {parent} is a file, not a folder")
+            break
     return path
 
 
