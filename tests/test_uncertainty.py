@@ -178,8 +178,8 @@ def test_old_model_files_still_load(models, frames, tmp_path):
                     header = json.loads(np.load(__import__("io").BytesIO(header_npy)).tobytes().decode())
                     header["arrays"] = [a for a in header["arrays"] if "factor_" not in a]
                     for part in header["state"]["parts"].values():
-                        part.pop("calibration_", None)
-                        part.pop("y_spread_", None)
+                        for key in ("calibration_", "y_spread_", "metric_jitter_"):
+                            part.pop(key, None)
                     buf = __import__("io").BytesIO()
                     np.save(buf, np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
                     data = buf.getvalue()
@@ -219,6 +219,22 @@ def test_calibrate_stores_scale_and_changes_std_by_its_root(frames):
     _, cal = model.predict(frames[7:], return_std=True)
     np.testing.assert_allclose(cal, raw * np.sqrt(result[(3, 2)]["scale"]), rtol=1e-12)
     assert "cross-validation sites" in calibration.describe(result[(3, 2)])
+
+
+def test_sagpr_calibrate_matches_the_tensor_model(frames):
+    """SAGPR.calibrate on the lambda=2 components gives the TensorModel's calibration (same folds)."""
+    model = sagpr.TensorModel(n_sparse=15, **HYPERS).fit(frames[:7])
+    expected = model.calibrate(frames[:7], n_folds=3, power_law=False)[(3, 2)]
+    y = np.concatenate([tensors.symmetric_traceless_to_l2(a.arrays["efg"][a.numbers == 3]) for a in frames[:7]])
+    kw = {k: v for k, v in HYPERS.items() if k != "center_species"}
+    single = sagpr.SAGPR(o3_lambda=2, center_species="Li", n_sparse=15, **kw).fit(frames[:7], y)
+    got = single.calibrate(frames[:7], y, n_folds=3, power_law=False)
+    assert abs(got["scale"] / expected["scale"] - 1) < 1e-6 and got["n_sites"] == expected["n_sites"]
+    _, std = single.predict(frames[7:], return_std=True)
+    _, raw = single.predict_features(*single.compute_features(frames[7:]), return_std=True, calibrated=False)
+    np.testing.assert_allclose(std, raw * np.sqrt(got["scale"]), rtol=1e-12)
+    with pytest.raises(ValueError, match="two groups"):
+        single.calibrate(frames[:7], y, groups=[0] * 7)
 
 
 def test_refit_drops_the_calibration(frames):

@@ -128,16 +128,8 @@ class PerSpeciesModel(Estimator):
 
         self._check_fitted()
         frames = as_frame_list(frames)
-        groups = np.arange(len(frames)) if groups is None else np.asarray(groups)
-        if len(groups) != len(frames):
-            raise ValueError(f"groups must have one label per frame ({len(frames)}), got {len(groups)}")
-        labels = np.unique(groups)
-        n_folds = min(int(n_folds), len(labels))
-        if n_folds < 2:
-            raise ValueError("calibration needs at least two groups of frames (structures)")
-        rng = np.random.default_rng(random_state)
-        fold_of_label = dict(zip(labels[rng.permutation(len(labels))], np.arange(len(labels)) % n_folds))
-        fold = np.array([fold_of_label[g] for g in groups])
+        fold = calibration.structure_folds(len(frames), groups, n_folds, random_state)
+        n_folds = int(fold.max()) + 1
         index = self.site_index(frames)
         targets = self._calibration_targets(frames, index, y)
         site_fold = np.array([fold[f] for f, _ in index])

@@ -38,6 +38,22 @@ def _residuals(r, d):
     return r.reshape(len(r), d)
 
 
+def structure_folds(n_frames, groups=None, n_folds=5, random_state=0):
+    """Fold number of each frame (n_frames,): the groups (one label per frame; default each frame
+    its own) dealt at random to min(n_folds, number of groups) folds, so no structure (group) is
+    split between training and held-out data."""
+    groups = np.arange(n_frames) if groups is None else np.asarray(groups)
+    if len(groups) != n_frames:
+        raise ValueError(f"groups must have one label per frame ({n_frames}), got {len(groups)}")
+    labels = np.unique(groups)
+    n_folds = min(int(n_folds), len(labels))
+    if n_folds < 2:
+        raise ValueError("calibration needs at least two groups of frames (structures)")
+    rng = np.random.default_rng(random_state)
+    fold_of_label = dict(zip(labels[rng.permutation(len(labels))], np.arange(len(labels)) % n_folds))
+    return np.array([fold_of_label[g] for g in groups])
+
+
 def mahalanobis(residuals, cov):
     """r^T C^+ r per site (pseudo-inverse on the non-negligible eigen-directions of C)."""
     cov = _blocks(cov)
@@ -161,5 +177,5 @@ def describe(calibration) -> str:
             f"{calibration.get('coverage95_raw', float('nan')):.3f} raw -> {calibration.get('coverage95', float('nan')):.3f}")
 
 
-__all__ = ["fit", "apply", "coverage", "mahalanobis", "scale_factors", "relative_std", "out_of_domain",
+__all__ = ["structure_folds", "fit", "apply", "coverage", "mahalanobis", "scale_factors", "relative_std", "out_of_domain",
            "describe_out_of_domain", "describe"]

@@ -484,6 +484,28 @@ class SAGPR(Estimator):
             cov = cov * f[:, None] * f[None, :]
         return cov
 
+    def calibrate(self, frames, y, groups=None, *, n_folds=5, power_law="auto", random_state=0):
+        """Fit the scale (and, when it helps, a power law) of the predictive covariance on
+        cross-validation residuals split by structure (as TensorModel.calibrate; y: the targets of
+        the model's centres of `frames`, frame then atom order) and store it. Returns the dict."""
+        self._check_fitted()
+        frames = as_frame_list(frames)
+        index = _features.centre_indices(frames, self.center_species_)
+        y = self._check_targets(y, len(index))
+        fold = calibration.structure_folds(len(frames), groups, n_folds, random_state)
+        site_fold = np.array([fold[f] for f, _ in index])
+        residuals, covs = [], []
+        for k in range(int(fold.max()) + 1):
+            model = SAGPR(**self.get_params())
+            model.fit([a for a, f in zip(frames, fold) if f != k], y[site_fold != k], center_species=self.center_species_)
+            mean, cov = model.predict([a for a, f in zip(frames, fold) if f == k], return_cov=True)
+            residuals.append(y[site_fold == k] - mean)
+            covs.append(cov)
+        fitted = calibration.fit(np.concatenate(residuals), np.concatenate(covs), power_law=power_law)
+        fitted["n_folds"] = int(fold.max()) + 1
+        self.set_calibration(fitted)
+        return fitted
+
     def set_calibration(self, calibration_result):
         """Store a calibration (calibration.fit's dict, or None to go back to raw covariances)."""
         self._check_fitted()
