@@ -40,16 +40,24 @@ def write_text_atomic(path: PathLike, text: str) -> None:
             f.write(text)
 
 
-def check_output_folder(path: PathLike, *, overwrite: bool = False) -> Path:
-    """Fail before any work when `path` cannot become a folder of one run's output files."""
+def check_parents(path: PathLike) -> Path:
+    """Fail when a folder `path` needs is a file (missing folders are made when writing)."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{path}: exists and is not a folder")
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise ValueError(f"{path}: {parent} is a file, not a folder")
             break
+    return path
+
+
+def check_output_folder(path: PathLike, *, overwrite: bool = False) -> Path:
+    """Fail before any work when `path` cannot become a folder of one run's output files
+    (overwrite=True: an existing folder may keep its content, e.g. a cache to resume from)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path}: is a file, not a folder")
+    check_parents(path)
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise ValueError(f"{path}: folder is not empty; give --overwrite to replace it whole (runs are never mixed)")
     return path

@@ -6,31 +6,20 @@ def check_output_file(path):
     """Fail before any work when `path` cannot be written as a file."""
     from pathlib import Path
 
+    from sagpr.atomic import check_parents
+
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path}: is a folder; give a file name")
-    for parent in path.parents:  # missing folders are made; one that is a file cannot be
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"{path}: {parent} is a file, not a folder")
-            break
-    return path
+    return check_parents(path)
 
 
 def check_output_dir(path):
     """Fail before any work when `path` cannot be (or become) a folder: it is a file, or lies under one.
     An existing folder is fine (compare and optimize resume from the cache inside it)."""
-    from pathlib import Path
+    from sagpr.atomic import check_output_folder
 
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{path}: is a file; give a folder")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"{path}: {parent} is a file, not a folder")
-            break
-    return path
+    return check_output_folder(path, overwrite=True)
 
 
 def report_skipped(skipped) -> None:
