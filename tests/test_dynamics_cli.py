@@ -103,6 +103,16 @@ def test_chunked_stream_equals_frame_by_frame(model, tmp_path):
     np.testing.assert_allclose(averaged[1].arrays["cq"][li], obs["cq"], rtol=1e-6)
 
 
+def test_chunks_hold_few_sites():
+    from sagpr.workflows.dynamics import _site_chunks
+
+    frames = _trajectory(7)  # 8 Li each
+    sizes = [len(c) for c in _site_chunks(iter(frames), 16, 20, [3])]
+    assert sizes == [2, 2, 2, 1]
+    assert [len(c) for c in _site_chunks(iter(frames), 3, 300, [3])] == [3, 3, 1]
+    assert [len(c) for c in _site_chunks(iter(frames), 16, 4, [3])] == [1] * 7  # a frame above the cap alone
+
+
 def test_generator_input_holds_only_a_chunk_of_frames(model, tmp_path):
     alive = []
     most = [0]

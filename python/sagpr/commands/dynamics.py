@@ -53,7 +53,9 @@ def register(subparsers):
                    "same 8a site) are none (default: 1, every change)")
     p.add_argument("--isotope", action="append", default=[], metavar="LABEL",
                    help="isotope for the observables, e.g. --isotope 6Li (default: the element's default isotope)")
-    p.add_argument("--chunk-size", type=int, default=16, help="frames predicted at a time (default: 16)")
+    p.add_argument("--chunk-size", type=int, default=16,
+                   help="frames predicted at a time, at most (default: 16; chunks also hold at most ~300 sites, "
+                   "so 1512-atom LTO frames go one by one, which is fastest)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="predict on a Dask cluster, e.g. tcp://host:8786")
     where.add_argument("--workers", type=int, metavar="N", help="predict on a local Dask cluster of N workers")

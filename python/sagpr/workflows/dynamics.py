@@ -46,7 +46,8 @@ class DynamicsSettings:
     n_regions: int = 5
     sites: Optional[Atoms] = None  # reference sites for nearest-site hops (positions, cell)
     min_stay: int = 1  # frames a nucleus must stay at a new site for the visit to count as a hop
-    chunk_size: int = 16
+    chunk_size: int = 16  # frames predicted at a time, at most
+    chunk_sites: int = 300  # ... and at most about this many sites (a 1512-atom LTO frame, 288 Li, alone)
     figures: bool = True  # the .png figures (matplotlib)
 
 
@@ -65,10 +66,28 @@ def _where(atoms: Atoms, k: int) -> str:
     return f"frame {k}"
 
 
-def _tensor_chunks(model, frames: Iterable[Atoms], chunk_size: int, client):
+def _site_chunks(frames: Iterable[Atoms], chunk_size: int, chunk_sites: int, centres):
+    """Consecutive lists of at most `chunk_size` frames holding at most ~`chunk_sites` sites (at
+    least one frame): one predict call on many large frames is slower per frame than on a few
+    (measured on 1512-atom LTO frames: 0.32 s per frame alone, 0.43 in pairs, 0.8 sixteen at a time)."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
+    chunk, sites = [], 0
+    for atoms in frames:
+        n = int(np.count_nonzero(_site_mask(atoms, centres)))
+        if chunk and (len(chunk) == chunk_size or sites + n > chunk_sites):
+            yield chunk
+            chunk, sites = [], 0
+        chunk.append(atoms)
+        sites += n
+    if chunk:
+        yield chunk
+
+
+def _tensor_chunks(model, frames: Iterable[Atoms], chunk_size: int, client, chunk_sites: int = 300):
     """(frames, their site tensors (m, sites, 3, 3)) chunk by chunk, in order."""
     if client is None:
-        for chunk in chunked(frames, chunk_size):
+        for chunk in _site_chunks(frames, chunk_size, chunk_sites, model.center_species_):
             yield chunk, _predict_chunk(model, chunk)
         return
     # the client keeps its own copy of the frames in flight (a bounded tee buffer) for the outputs
@@ -112,7 +131,7 @@ def run_dynamics(model, frames: Iterable[Atoms], out, settings: DynamicsSettings
         averaged_handle = open(averaged_path, "w")
         avg_omega: List[np.ndarray] = []
         try:
-            stream = _tensor_chunks(model, frames, settings.chunk_size, client)
+            stream = _tensor_chunks(model, frames, settings.chunk_size, client, settings.chunk_sites)
             bar = progress_bar(total=total, enabled=progress, desc="predicting", unit="frame")
             for chunk, predicted in stream:
                 for atoms in chunk:
