@@ -149,3 +149,30 @@ def test_train_a_scalar_model_of_a_named_target(files, tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "scalar.xyz"), "--species", "Li", "--target", "nope",
                  "--out", str(tmp_path / "x.sagpr")]) == 1
     assert "no per-atom 'nope' array" in capsys.readouterr().err
+
+
+def test_train_calibrates_and_predict_gives_error_bars(files, tmp_path, capsys):
+    model_path = tmp_path / "c.sagpr"
+    assert main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--set", *SMALL, "--folds", "3",
+                 "--calibrate", "--out", str(model_path), "--no-progress"]) == 0
+    assert "calibrated Li lambda=2: scale" in capsys.readouterr().out
+    model = sagpr.load(model_path)
+    assert model.calibration()[(3, 2)] is not None
+    assert main(["predict", str(files / "test.xyz"), "--model", str(model_path), "--out", str(tmp_path / "p.xyz"),
+                 "--uncertainty", "--no-progress"]) == 0
+    from ase.io import read
+
+    out = read(tmp_path / "p.xyz", ":")
+    assert all(np.isfinite(a.arrays["omega_q_std"][a.numbers == 3]).all() for a in out)
+
+
+def test_score_reports_interval_coverage(files, tmp_path, capsys):
+    model_path = tmp_path / "c.sagpr"
+    assert main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--set", *SMALL, "--folds", "0",
+                 "--out", str(model_path), "--no-progress"]) == 0
+    assert main(["score", "--model", str(model_path), "--data", str(files / "test.xyz"), "--uncertainty",
+                 "--out", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "coverage of the 95 % intervals: cq" in out
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert 0.0 <= data["coverage"]["95"]["omega_q"] <= 1.0 and "C~Q" in data["scores"]

@@ -21,6 +21,9 @@ def register(subparsers):
                    help="observables as they are, or each tensor with V_ZZ > 0 (the study's)")
     p.add_argument("--out", default=None, help="JSON report to write (with per-site values), and a .md beside it")
     p.add_argument("--figure", default=None, metavar="PNG", help="parity figure of the scored observables")
+    p.add_argument("--uncertainty", action="store_true",
+                   help="with --model: also the coverage of the model's 68 and 95 %% intervals of C_Q, eta, theta, "
+                        "phi, q~ and omega_Q (the fraction of reference values inside them)")
     p.set_defaults(func=run)
 
 
@@ -61,6 +64,16 @@ def _predicted_sites(args):
     return ref, pred.V, units
 
 
+def _coverage(V_ref, V_pred, cov2, isotope, units, sign_convention):
+    """{68: {quantity: fraction}, 95: {...}} of reference observables inside the predicted intervals."""
+    from sagpr import uncertainty
+
+    result = uncertainty.observable_uncertainty(V_pred, cov2, isotope, units=units, seed=0,
+                                                sign_convention=sign_convention)
+    reference = uncertainty.reference_observables(V_ref, V_pred, isotope, units=units, sign_convention=sign_convention)
+    return {level: uncertainty.coverage(result, reference, level) for level in (68, 95)}
+
+
 def run(args) -> int:
     import numpy as np
     from ase.data import chemical_symbols
@@ -95,24 +108,45 @@ def run(args) -> int:
         if len(sites) == 0:
             raise ValueError(f"{sites.source}: no {species} site")
         units = model.units_ or sites.units
-        V_pred = np.asarray(model.predict(sites.frames))  # every centre of the model, frame then atom order
+        if args.uncertainty:
+            V_pred, covs = model.predict(sites.frames, return_cov=True)
+            cov2 = covs[2]
+        else:
+            V_pred = np.asarray(model.predict(sites.frames))  # every centre of the model, frame then atom order
         if len(centres) > 1:
             z = chemical_symbols.index(species)
             numbers = np.concatenate([atoms.numbers[np.isin(atoms.numbers, model.center_species_)]
                                       for atoms in sites.frames])
             V_pred = V_pred[numbers == z]
+            if args.uncertainty:
+                cov2 = cov2[numbers == z]
     # the predictions are in the model's units; the reference is converted to them
     from sagpr.units import convert_efg
 
     report = metrics(convert_efg(sites.V, sites.units, units), V_pred, sites.isotope, units=units,
                      labels=sites.labels(), sign_convention=args.sign_convention)
+    coverage = None
+    if args.uncertainty:
+        if args.model is None:
+            raise ValueError("--uncertainty needs --model (a predicted file holds no covariances)")
+        coverage = _coverage(convert_efg(sites.V, sites.units, units), V_pred, cov2, sites.isotope, units,
+                             args.sign_convention)
     head = f"{len(sites)} {species} sites ({sites.isotope}) in {len(sites.frames)} structures from {sites.source}"
     print(head)
     print(report)
+    if coverage is not None:
+        for level in (68, 95):
+            print(f"coverage of the {level} % intervals: " + ", ".join(f"{q} {v:.3f}" for q, v in coverage[level].items()))
     if out is not None:
         from sagpr.atomic import write_text_atomic
 
         report.to_json(out, per_site=True)
+        if coverage is not None:
+            import json
+
+            data = json.loads(out.read_text())
+            data["coverage"] = {str(k): v for k, v in coverage.items()}
+            write_text_atomic(out, json.dumps(data, indent=2) + "\n")
         write_text_atomic(out.with_suffix(".md"), f"# sagpr score\n\n{head}\n\n```\n{report}\n```\n")
         print(f"wrote {out} and {out.with_suffix('.md')}")
     if figure is not None:

@@ -32,6 +32,9 @@ def register(subparsers):
                    help="search cutoff, atomic_gaussian_width and regularizer (Box-Behnken, CV) before fitting; "
                         "--set values are kept fixed")
     p.add_argument("--seed", type=int, default=0, help="seed of the CV folds")
+    p.add_argument("--calibrate", action="store_true",
+                   help="calibrate the model's predictive covariance on cross-validation residuals (folds of "
+                        "whole structures, --folds of them) before saving: what sagpr predict --uncertainty uses")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -86,6 +89,8 @@ def run(args) -> int:
         _print_cv_estimate(sites, params, args, store, split)
     model = final_tensor_model(sites.frames, sites.species, params, V=sites.V, units=sites.units,
                                progress=not args.no_progress)
+    if args.calibrate:
+        _calibrate(model, sites.frames, sites.V, args)
     model.save(out)
     shown = {k: v for k, v in model.get_params().items() if k in params}
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s; set: {shown or 'all defaults'})")
@@ -186,3 +191,14 @@ def _train_scalar(args, params, out, start) -> int:
     fitted.save(out)
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s)")
     return 0
+
+
+def _calibrate(model, frames, y, args):
+    from sagpr.models import calibration
+
+    if args.folds < 2:
+        raise ValueError("--calibrate needs --folds of at least 2")
+    from ase.data import chemical_symbols
+
+    for (z, lam), fitted in model.calibrate(frames, y, n_folds=args.folds, random_state=args.seed).items():
+        print(f"calibrated {chemical_symbols[z]} lambda={lam}: {calibration.describe(fitted)}")

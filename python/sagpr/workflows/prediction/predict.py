@@ -82,27 +82,13 @@ def _annotated_prediction(model, frames, *, units, isotopes, b0, uncertainty=Fal
         # seeded sampling of each site's Gaussian (sagpr.uncertainty): the same file gives the same bars
         result = observable_uncertainty(tensors, covs[2], labels, b0=b0, units=units, n_samples=500, seed=0)
         columns = as_columns(result, UNCERTAIN)
-        columns["relative_std"] = _relative_std(model, frames, covs[2])
+        columns["relative_std"] = model.relative_uncertainty(frames, covs)
     return annotate(frames, tensors, model.center_species_, units, isotopes=isotopes, b0=b0, uncertainty=columns)
 
 
 #: a site whose predicted standard deviation exceeds this fraction of the training targets' spread
 #: is reported as out of the model's domain (a strained or different structure, an unseen bonding)
 OUT_OF_DOMAIN = 0.5
-
-
-def _relative_std(model, frames, cov2):
-    """Each site's sqrt(tr C / 5) over the RMS spread of its species' training tensors."""
-    from ...models.calibration import relative_std
-
-    numbers = np.concatenate([a.numbers[np.isin(a.numbers, model.center_species_)] for a in frames])
-    spread = model.training_spread()
-    out = np.full(len(numbers), np.nan)
-    for z in np.unique(numbers):
-        s = spread.get((int(z), 2))
-        if s:
-            out[numbers == z] = relative_std(cov2[numbers == z], s)
-    return out
 
 
 def predict_stream(model, frames, *, chunk_size: int = 16, isotopes=None, b0=(0.0, 0.0, 1.0), client=None,
