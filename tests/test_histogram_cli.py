@@ -141,3 +141,20 @@ def test_outputs_under_a_file_fail_before_any_work_and_magres_inputs_work(tmp_pa
                  "--min-count", "1"]) == 0
     labelled = read(tmp_path / "h" / "one_regions.xyz")
     assert labelled.arrays["efg"].shape == (len(labelled), 9) and "region" in labelled.arrays
+
+
+def test_sites_with_wide_intervals_are_flagged(tmp_path, capsys):
+    frames = predicted_file(tmp_path / "pred.xyz", n_frames=2)
+    for k, atoms in enumerate(frames):
+        li = atoms.numbers == 3
+        half = np.where(li, 1.0, np.nan)
+        if k == 1:
+            half[np.flatnonzero(li)[:3]] = 500.0  # three sites far less certain than any region is wide
+        atoms.arrays["omega_q_low95"] = atoms.arrays["omega_q"] - half
+        atoms.arrays["omega_q_high95"] = atoms.arrays["omega_q"] + half
+    write(tmp_path / "pred.xyz", frames, format="extxyz")
+    assert main(["histogram", str(tmp_path / "pred.xyz"), "--species", "Li", "--out", str(tmp_path / "o"),
+                 "--n-peaks", "3", "--bin-width", "1.0", "--min-count", "5"]) == 0
+    assert "3 sites have a 95 % omega_Q interval wider than their region" in capsys.readouterr().out
+    labelled = read(tmp_path / "o" / "pred_regions.xyz", ":")
+    assert labelled[1].arrays["region_uncertain"].sum() == 3 and labelled[0].arrays["region_uncertain"].sum() == 0

@@ -45,7 +45,7 @@ def _predicted_species(path) -> str:
 
 def run(args) -> int:
     from ..atomic import atomic_path
-    from ..workflows.prediction.histogram import classify, labelled_frames, write_histogram_report
+    from ..workflows.prediction.histogram import classify, labelled_frames, uncertain_sites, write_histogram_report
 
     if not args.file.is_file():
         raise FileNotFoundError(f"{args.file}: no such file")
@@ -73,13 +73,17 @@ def run(args) -> int:
     written = write_histogram_report(regions, first, labels, args.species, args.out)
     labelled = args.out / f"{args.file.stem}_regions.xyz"
     with atomic_path(labelled) as tmp:
-        write(tmp, labelled_frames(frames(), args.species, labels), format="extxyz")
+        uncertain = uncertain_sites(frames(), args.species, regions, labels)
+        write(tmp, labelled_frames(frames(), args.species, labels, uncertain), format="extxyz")
     written.append(labelled)
     for r in regions.regions:
         print(f"region {r.label}: {r.low:9.2f} .. {r.high:9.2f} kHz  peak {r.peak:9.2f}  {r.count} sites")
     n_out = int((regions.labels < 0).sum())
     print(f"unclassified: {n_out} of {len(regions.labels)} {args.species} sites "
           f"(bin width {regions.bin_width:g} kHz, min count {regions.min_count})")
+    n_uncertain = int(sum(u.sum() for u in uncertain))
+    if n_uncertain:
+        print(f"{n_uncertain} sites have a 95 % omega_Q interval wider than their region (column region_uncertain)")
     if n_out == len(regions.labels):
         print("hint: no bin holds --min-count sites: lower --min-count or widen --bin-width")
     for path in written:

@@ -52,13 +52,37 @@ def classify(frames: Iterable[Atoms], species: str, *, n_peaks: int = 5, bin_wid
     return regions, np.split(regions.labels, splits)
 
 
-def labelled_frames(frames: Iterable[Atoms], species: str, labels: List[np.ndarray]) -> Iterator[Atoms]:
-    """Frames with a per-atom ``region`` array: the region label of `species` atoms, -1 elsewhere."""
+def uncertain_sites(frames: Iterable[Atoms], species: str, regions: Regions, labels: List[np.ndarray]) -> List[np.ndarray]:
+    """Per frame, True for the `species` sites whose 95 % omega_Q interval (the omega_q_low95 /
+    omega_q_high95 columns of `sagpr predict --uncertainty`) is wider than their region; all False
+    where a frame has no such columns or a site is unclassified."""
+    width = {r.label: r.high - r.low for r in regions.regions}
+    out = []
     for atoms, site_labels in zip(frames, labels):
+        mask = np.array(atoms.get_chemical_symbols()) == species
+        flags = np.zeros(int(mask.sum()), dtype=bool)
+        if "omega_q_low95" in atoms.arrays and "omega_q_high95" in atoms.arrays:
+            spread = (atoms.arrays["omega_q_high95"] - atoms.arrays["omega_q_low95"])[mask]
+            limit = np.array([width.get(int(lab), np.inf) for lab in site_labels])
+            flags = spread > limit
+        out.append(flags)
+    return out
+
+
+def labelled_frames(frames: Iterable[Atoms], species: str, labels: List[np.ndarray],
+                    uncertain: Optional[List[np.ndarray]] = None) -> Iterator[Atoms]:
+    """Frames with a per-atom ``region`` array: the region label of `species` atoms, -1 elsewhere
+    (and ``region_uncertain``: the site's 95 % omega_Q interval is wider than its region)."""
+    for k, (atoms, site_labels) in enumerate(zip(frames, labels)):
         out = atoms.copy()
+        mask = np.array(out.get_chemical_symbols()) == species
         region = np.full(len(out), -1, dtype=int)
-        region[np.array(out.get_chemical_symbols()) == species] = site_labels
+        region[mask] = site_labels
         out.arrays["region"] = region
+        if uncertain is not None:
+            flag = np.zeros(len(out), dtype=bool)
+            flag[mask] = uncertain[k]
+            out.arrays["region_uncertain"] = flag
         for key, value in list(out.arrays.items()):  # extended XYZ holds per-atom arrays of at most 2 dims
             if value.ndim > 2:
                 out.arrays[key] = value.reshape(len(out), -1)
