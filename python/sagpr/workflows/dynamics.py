@@ -111,7 +111,6 @@ def run_dynamics(model, frames: Iterable[Atoms], out, settings: DynamicsSettings
     """Predict every frame of `frames` and write the series and the analyses into the folder `out`
     (replaced whole at the end; see docs/dynamics.md for every file)."""
     from ase.data import chemical_symbols
-    from ase.io import write
 
     out = Path(out)
     units = normalize_units(getattr(model, "units_", None) or "au")
