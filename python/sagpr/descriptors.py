@@ -214,6 +214,13 @@ class LambdaSOAP:
         """Number of features per component (needs ``species``)."""
         return int(self._fixed_calculator().n_features[0])
 
+    def part_labels(self, o3_lambda: int, o3_sigma: int = 1) -> np.ndarray:
+        """(n_features, 6) labels (Z_a, n, l1, Z_b, n', l2) of the (o3_lambda, o3_sigma) features of
+        :meth:`compute_parts` (needs ``species``)."""
+        if self.species is None:
+            raise ValueError("part_labels needs the species fixed: pass species=[...]")
+        return np.asarray(self._calculator(self.species, (int(o3_lambda),), (int(o3_sigma),)).labels[0])
+
     @property
     def feature_labels(self) -> np.ndarray:
         """(n_features, 6) int array: (Z_a, n, l1, Z_b, n', l2) of each feature (needs ``species``).
