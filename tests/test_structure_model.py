@@ -207,3 +207,20 @@ def test_bad_input():
         CartesianTensorModel(target="mu", **HYPERS).fit(frames)
     with pytest.raises(RuntimeError, match="not fitted"):
         CartesianTensorModel().predict(frames)
+
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "tensoap"
+
+
+@pytest.mark.skipif(not (DATA / "asymmetric.xyz").exists(), reason="shared data ../shared/data/tensoap absent")
+def test_asymmetric_polarizability_of_a_rotated_molecule():
+    # TENSOAP's example: one molecule, randomly rotated, with an asymmetric polarizability whose
+    # antisymmetric part is an axial vector (lambda 1, sigma -1): learned exactly from rotated copies
+    import ase.io
+
+    frames = ase.io.read(str(DATA / "asymmetric.xyz"), ":50")
+    y = np.stack([np.asarray(a.info["alpha"], dtype=float) for a in frames])
+    model = CartesianTensorModel(**dict(HYPERS, cutoff=4.0, max_angular=2)).fit(frames[:40], y[:40])
+    assert set(model.parts_) == {(0, 1), (1, -1), (2, 1)}
+    pred = model.predict(frames[40:]).reshape(10, 9)
+    assert np.abs(pred - y[40:]).max() < 1e-6 * np.abs(y).max()
