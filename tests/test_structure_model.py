@@ -224,3 +224,25 @@ def test_asymmetric_polarizability_of_a_rotated_molecule():
     assert set(model.parts_) == {(0, 1), (1, -1), (2, 1)}
     pred = model.predict(frames[40:]).reshape(10, 9)
     assert np.abs(pred - y[40:]).max() < 1e-6 * np.abs(y).max()
+
+
+@pytest.mark.parametrize("level", ["structure", "atom"])
+def test_dask_fit_and_predict_equal_serial(level):
+    distributed = pytest.importorskip("distributed")
+    frames = molecules(14, seed=8)
+    if level == "structure":
+        y, kwargs = targets(frames, 2), {}
+    else:
+        y, kwargs = np.concatenate([local_vectors(a)[0] for a in frames]), {"level": "atom"}
+    serial = CartesianTensorModel(**HYPERS, **kwargs).fit(frames, y, block_size=4)
+    # structure level: the blocks of the sums are the tasks, added in the same order: equal to
+    # round-off. Atom level: a task's frames hold several blocks of centres, summed within the
+    # task first, so round-off differs and the solve (condition number ~1e8 here) amplifies it.
+    tol = 1e-12 if level == "structure" else 1e-4
+    with distributed.Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
+        remote = CartesianTensorModel(**HYPERS, **kwargs).fit(frames, y, block_size=4, client=client)
+        np.testing.assert_allclose(remote.predict(frames[:5], client=client, chunk_size=2),
+                                   serial.predict(frames[:5]), rtol=0, atol=tol * np.abs(y).max())
+    if level == "structure":
+        for part, entry in serial.parts_.items():
+            np.testing.assert_allclose(remote.parts_[part]["weights"], entry["weights"], rtol=1e-9, atol=0)

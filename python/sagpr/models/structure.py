@@ -164,9 +164,12 @@ class CartesianTensorModel(Estimator):
         return self._calculator().compute_parts(frames, wanted, center_species=[z])
 
     # ---------------------------------------------------------------- fit
-    def fit(self, frames, y=None, *, block_size=64):
+    def fit(self, frames, y=None, *, client=None, block_size=64):
         """Fit on `frames`; y: (n_structures or n_centres, 3^rank) or (…, 3, ..., 3), or None to
-        read the target. block_size: structures per block of the K_MN K_NM accumulation."""
+        read the target. block_size: groups (structures or centres) per block of the K_MN K_NM
+        accumulation. client: a Dask client: the sums of the normal equations (the costly part)
+        are computed on the cluster, one task per block of block_size frames, and added in order
+        (active sets are chosen locally from the lambda = 0 features)."""
         self._validate_params()
         t_start = time.perf_counter()
         frames = as_frame_list(frames)
@@ -220,6 +223,7 @@ class CartesianTensorModel(Estimator):
                 counts = sizes * scale
                 mean = targets[:, :, 0].sum(axis=0) / counts.sum()
                 targets[:, :, 0] -= counts[:, None] * mean[None, :]
+            entry["mean"] = mean
             active = {}
             for z in centers:
                 x, x0 = feats[z][part], feats[z][(0, 1)][:, 0, :]
@@ -231,8 +235,21 @@ class CartesianTensorModel(Estimator):
                 active[z] = (np.ascontiguousarray(x[chosen]), np.ascontiguousarray(x0[chosen]))
             if not active:
                 continue  # no environment can carry this part: it is predicted as zero
+            entry["work"] = (targets, active)
+        if client is not None:
+            sums = self._distributed_sums(frames, plan, index, scale, client, block_size)
+        for part, entry in plan.items():
+            if "work" not in entry:
+                continue
+            lam = part[0]
+            d = 2 * lam + 1
+            targets, active = entry.pop("work")
+            mean = entry["mean"]
             t0 = time.perf_counter()
-            ktk, kty = self._normal_equations(feats, env_group, part, active, scale, targets, block_size)
+            if client is None:
+                ktk, kty = self._normal_equations(feats, env_group, part, active, scale, targets, block_size)
+            else:
+                ktk, kty = sums[part]
             kmm = _block_diagonal([gpr.kernel_symmetric(a, a0, self.zeta) for a, a0 in active.values()])
             timings["normal_equations"] += time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -249,6 +266,31 @@ class CartesianTensorModel(Estimator):
         timings["total"] = time.perf_counter() - t_start
         self.timings_ = timings
         return self
+
+    def _distributed_sums(self, frames, plan, index, scale, client, block_size):
+        """{part: (K_MN K_NM, K_MN y)} summed over blocks of frames computed on `client`."""
+        from sagpr.distributed import map_frames, require_dask
+
+        require_dask()
+        parts = {part: entry["work"] for part, entry in plan.items() if "work" in entry}
+        frame_of_env = np.array([f for f, _ in index], dtype=int)
+        carried = []
+        for f, atoms in enumerate(frames):
+            # the groups of frame f: itself (structure level) or its centres (atom level)
+            mine = np.flatnonzero(frame_of_env == f) if self.level == "atom" else np.array([f])
+            copy = atoms.copy()
+            copy.info[_CARRIED] = {part: (targets[mine], scale[mine]) for part, (targets, _) in parts.items()}
+            carried.append(copy)
+        worker = (self, {part: active for part, (_, active) in parts.items()}, block_size)
+        total = {}
+        for sums in map_frames(_block_sums, worker, carried, client=client, chunk_size=block_size):
+            for part, (ktk, kty) in sums.items():
+                if part in total:
+                    total[part][0].__iadd__(ktk)
+                    total[part][1].__iadd__(kty)
+                else:
+                    total[part] = (ktk, kty)
+        return total
 
     def _normal_equations(self, feats, env_group, part, active, scale, targets, block_size):
         """K_MN K_NM (P, P) and K_MN y (P, k) with K the summed kernel of the groups."""
@@ -274,6 +316,8 @@ class CartesianTensorModel(Estimator):
         d = 2 * part[0] + 1
         out = np.zeros((stop - start, d, int(offsets[-1])))
         for slot, (z, (a, a0)) in enumerate(active.items()):
+            if z not in env_group:
+                continue  # no centre of this species in these frames
             groups = env_group[z]
             lo, hi = np.searchsorted(groups, [start, stop])
             if hi == lo:
@@ -322,8 +366,13 @@ class CartesianTensorModel(Estimator):
                 out[tuple(path)] += paths_values[:, i, :]
         return out
 
-    def predict(self, frames):
-        """Cartesian tensors (n, 3, ..., 3): one per frame (structure level) or per centre atom."""
+    def predict(self, frames, *, client=None, chunk_size=32):
+        """Cartesian tensors (n, 3, ..., 3): one per frame (structure level) or per centre atom.
+        With a Dask ``client``, chunks of ``chunk_size`` frames are predicted on the cluster."""
+        if client is not None:
+            from sagpr.distributed import distributed_predict
+
+            return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
         return _cartesian().spherical_to_cartesian(self.predict_spherical(frames), self.rank_)
 
     def score(self, frames, y=None):
@@ -378,6 +427,24 @@ class CartesianTensorModel(Estimator):
             }
         self.models_ = self.parts_
         self.timings_ = {}
+
+
+#: atoms.info key carrying a frame's targets to the Dask tasks of a fit
+_CARRIED = "_sagpr_structure_targets"
+
+
+def _block_sums(worker, frames):
+    """One Dask task of a distributed fit: the normal-equation sums of a block of frames."""
+    model, actives, block_size = worker
+    index, numbers, group, sizes = model._groups(frames, model.center_species_)
+    feats = {z: model._features(frames, z, list(actives)) for z in model.center_species_ if np.any(numbers == z)}
+    env_group = {z: group[numbers == z] for z in feats}
+    out = {}
+    for part, active in actives.items():
+        targets = np.concatenate([atoms.info[_CARRIED][part][0] for atoms in frames])
+        scale = np.concatenate([atoms.info[_CARRIED][part][1] for atoms in frames])
+        out[part] = model._normal_equations(feats, env_group, part, active, scale, targets, block_size)
+    return out
 
 
 def percent_rmse(reference, predicted) -> float:
