@@ -123,7 +123,7 @@ class LambdaSOAP:
             raise ValueError("no atoms in the frames")
         return sorted(found)
 
-    def _prepare(self, frames: FrameInput, center_species, o3_lambdas=None, o3_sigmas=()):
+    def _prepare(self, frames: FrameInput, center_species, o3_lambdas=None):
         frames = as_frame_list(frames)
         species = self._species_of(frames)
         allowed = np.zeros(119, dtype=bool)
@@ -143,7 +143,7 @@ class LambdaSOAP:
         centers = [] if center_species is None else species_numbers(
             [center_species] if isinstance(center_species, (str, int)) else center_species
         )
-        return self._calculator(species, o3_lambdas, o3_sigmas), data, centers
+        return self._calculator(species, o3_lambdas), data, centers
 
     def compute(self, frames: FrameInput, center_species=None) -> np.ndarray:
         """Features of every centre: float64 array (n_centers, 2*o3_lambda+1, n_features).
@@ -195,8 +195,10 @@ class LambdaSOAP:
             if sig == -1 and lam == 0:
                 raise ValueError("o3_lambda=0 with o3_sigma=-1 has no lambda-SOAP feature (pseudoscalars need "
                                  "three-body correlations)")
-        calculator, data, centers = self._prepare(frames, center_species, [p[0] for p in pairs],
-                                                  [p[1] for p in pairs])
+        frames = as_frame_list(frames)
+        _, data, centers = self._prepare(frames, center_species, (0,))  # checked frames and centres
+        calculator = self._calculator(self._species_of(frames), [p[0] for p in pairs],
+                                      [p[1] for p in pairs])
         return dict(zip(pairs, calculator.compute(data, centers)))
 
     def density(self, frames: FrameInput, center_species=None) -> np.ndarray:
