@@ -246,3 +246,11 @@ def test_dask_fit_and_predict_equal_serial(level):
     if level == "structure":
         for part, entry in serial.parts_.items():
             np.testing.assert_allclose(remote.parts_[part]["weights"], entry["weights"], rtol=1e-9, atol=0)
+
+
+def test_score_per_part(fitted):
+    frames, models = fitted
+    test = molecules(6, seed=12)
+    scores = models[3].score(test, targets(test, 3))
+    assert set(scores) == {(1, 1), (2, -1), (3, 1), "total"}  # the pseudoscalar part is absent
+    assert all(np.isfinite(v) and v >= 0 for v in scores.values())

@@ -31,7 +31,7 @@ def test_train_then_score(tmp_path, capsys):
     report = tmp_path / "score.json"
     assert main(["tensor", "score", "--model", str(model_path), "--data", str(tmp_path / "test.xyz"),
                  "--out", str(report)]) == 0
-    assert "path 1,2" in capsys.readouterr().out
+    assert "lambda=1 sigma=-1" in capsys.readouterr().out
     data = json.loads(report.read_text())
     expected = model.score(ase.io.read(tmp_path / "test.xyz", ":"))
     assert np.isclose(data["percent_rmse_std"]["total"], expected["total"])

@@ -96,7 +96,7 @@ def run_score(args) -> int:
         model.target = args.target
     frames = _frames(args.data)
     scores = model.score(frames)
-    rows = {("total" if k == "total" else "path " + ",".join(map(str, k))): v for k, v in scores.items()}
+    rows = {("total" if k == "total" else f"lambda={k[0]} sigma={k[1]:+d}"): v for k, v in scores.items()}
     print(f"{len(frames)} structures, target {model.target!r}: % RMSE / STD")
     for name, value in rows.items():
         print(f"  {name:16s} {value:9.4f}")
