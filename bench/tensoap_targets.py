@@ -78,12 +78,15 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-sparse", type=int, default=HYPERS["n_sparse"])
     parser.add_argument("--regularizer", type=float, default=HYPERS["regularizer"])
+    parser.add_argument("--max-radial", type=int, default=HYPERS["max_radial"])
+    parser.add_argument("--max-angular", type=int, default=HYPERS["max_angular"])
     args = parser.parse_args()
     from sagpr.models.structure import CartesianTensorModel
     from sagpr.parallel import set_num_threads
 
     set_num_threads(1)
-    hypers = dict(HYPERS, n_sparse=args.n_sparse, regularizer=args.regularizer)
+    hypers = dict(HYPERS, n_sparse=args.n_sparse, regularizer=args.regularizer, max_radial=args.max_radial,
+                  max_angular=args.max_angular)
     print(f"hyperparameters: {hypers}; split {args.n_train}/{args.n_test}, seed {args.seed}; one thread")
     cache = {}
     for spec in args.targets.split(","):
