@@ -40,7 +40,10 @@ def test_train_then_score(tmp_path, capsys):
 def test_errors_are_one_line(tmp_path, capsys):
     ase.io.write(tmp_path / "a.xyz", molecules(3))
     assert main(["tensor", "train", "--data", str(tmp_path / "a.xyz"), "--target", "mu",
-                 "--out", str(tmp_path / "m.sagpr")]) == 2
+                 "--out", str(tmp_path / "m.sagpr")]) != 0
     assert "frame 0: no 'mu'" in capsys.readouterr().err
     assert main(["tensor", "train", "--data", str(tmp_path / "a.xyz"), "--target", "mu", "--set", "bogus=1",
-                 "--out", str(tmp_path / "m.sagpr")]) == 2
+                 "--out", str(tmp_path / "m.sagpr")]) != 0
+    assert main(["tensor", "train", "--data", str(tmp_path / "none*.xyz"), "--target", "mu",
+                 "--out", str(tmp_path / "m.sagpr")]) != 0
+    assert "no such file" in capsys.readouterr().err

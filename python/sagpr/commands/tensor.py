@@ -33,13 +33,31 @@ def register(subparsers):
     score.set_defaults(func=run_score)
 
 
+def _paths(patterns):
+    """Files named by `patterns`: files, folders (their .xyz / .extxyz files) or globs, in order."""
+    import glob
+    from pathlib import Path
+
+    out = []
+    for pattern in patterns:
+        p = Path(pattern)
+        if p.is_dir():
+            matches = sorted(q for q in p.iterdir() if q.suffix.lower() in (".xyz", ".extxyz"))
+        elif any(c in str(pattern) for c in "*?["):
+            matches = [Path(m) for m in sorted(glob.glob(str(pattern)))]
+        else:
+            matches = [p] if p.exists() else []
+        if not matches:
+            raise FileNotFoundError(f"{pattern}: no such file, or no extended XYZ file matches")
+        out.extend(matches)
+    return out
+
+
 def _frames(patterns):
     import ase.io
 
-    from sagpr.workflows.tuning.options import expand_paths
-
     frames = []
-    for path in expand_paths(patterns):
+    for path in _paths(patterns):
         try:
             read = ase.io.read(str(path), ":")
         except Exception as err:  # ase raises many types for unreadable files
