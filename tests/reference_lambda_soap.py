@@ -52,6 +52,29 @@ def real_cg(l1, l2, lam):
     return c * np.sqrt((2 * lam + 1) / np.sum(c**2))
 
 
+def real_cg_odd(l1, l2, lam):
+    """An improper coupling (l1 + l2 + lam odd), C[mu, m1, m2], from its definition: the one
+    solution (up to sign) of D^lam(R) C = C (D^l1(R) x D^l2(R)) for two random rotations, the
+    Wigner-D matrices by least squares on the harmonics (symmetry.wigner_d_real); unit norm per
+    mu, sign fixed by the first entry of largest size being positive."""
+    from symmetry import random_rotation, wigner_d_real
+
+    rng = np.random.default_rng(99)
+    d0, d12 = 2 * lam + 1, (2 * l1 + 1) * (2 * l2 + 1)
+    rows = []
+    for _ in range(2):
+        r = random_rotation(rng)
+        dl, dk = wigner_d_real(lam, r), np.kron(wigner_d_real(l1, r), wigner_d_real(l2, r))
+        # vec(C) (row-major, C (d0, d12)): dl C - C dk = 0
+        rows.append(np.kron(dl, np.eye(d12)) - np.kron(np.eye(d0), dk.T))
+    _, values, vt = np.linalg.svd(np.concatenate(rows))
+    c = vt[-1].reshape(d0, 2 * l1 + 1, 2 * l2 + 1)
+    assert values[-1] < 1e-8 * values[0] and values[-2] > 1e-4 * values[0], "not a one-dimensional solution"
+    flat = c.ravel()
+    c = c * np.sign(flat[np.argmax(np.abs(flat) > 0.5 * np.abs(flat).max())])
+    return c * np.sqrt((2 * lam + 1) / np.sum(c**2))
+
+
 def cutoff_function(r, cutoff, width):
     return np.where(r >= cutoff, 0.0, np.where(r <= cutoff - width, 1.0, 0.5 * (1 + np.cos(np.pi * (r - cutoff + width) / width))))
 
@@ -84,15 +107,16 @@ def density(atoms, center, species, *, cutoff, max_radial, max_angular, atomic_g
     return out
 
 
-def features(atoms, center, species, *, o3_lambda, labels, **hypers):
-    """lambda-SOAP features (2*o3_lambda+1, n_features) ordered as the given labels."""
+def features(atoms, center, species, *, o3_lambda, labels, o3_sigma=1, **hypers):
+    """lambda-SOAP features (2*o3_lambda+1, n_features) ordered as the given labels (o3_sigma=-1:
+    the improper couplings of real_cg_odd, whose sign per (l1, l2) is a convention)."""
     c = density(atoms, center, species, **hypers)
     cache = {}
     out = np.zeros((2 * o3_lambda + 1, len(labels)))
     for f, (za, n1, l1, zb, n2, l2) in enumerate(labels):
         key = (l1, l2)
         if key not in cache:
-            cache[key] = real_cg(l1, l2, o3_lambda)
+            cache[key] = real_cg(l1, l2, o3_lambda) if o3_sigma == 1 else real_cg_odd(l1, l2, o3_lambda)
         a, b = species.index(za), species.index(zb)
         x = c[a, n1, l1 * l1 : (l1 + 1) ** 2]
         y = c[b, n2, l2 * l2 : (l2 + 1) ** 2]

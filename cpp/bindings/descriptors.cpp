@@ -30,9 +30,11 @@ py::ssize_t count_centers(const std::vector<sagpr::Frame>& frames, const std::ve
 void bind_descriptors(py::module_& m) {
     py::class_<sagpr::LambdaSoap>(m, "LambdaSoap", "lambda-SOAP calculator (see sagpr.LambdaSOAP)")
         .def(py::init([](std::vector<int> o3_lambdas, double cutoff, int max_radial, int max_angular, double width,
-                         double smooth_width, double center_weight, bool normalize, std::vector<int> species) {
+                         double smooth_width, double center_weight, bool normalize, std::vector<int> species,
+                         std::vector<int> o3_sigmas) {
                  sagpr::LambdaSoapHypers h;
                  h.o3_lambdas = std::move(o3_lambdas);
+                 h.o3_sigmas = std::move(o3_sigmas);
                  h.cutoff = cutoff;
                  h.max_radial = max_radial;
                  h.max_angular = max_angular;
@@ -46,8 +48,9 @@ void bind_descriptors(py::module_& m) {
              }),
              py::arg("o3_lambdas"), py::arg("cutoff"), py::arg("max_radial"), py::arg("max_angular"),
              py::arg("atomic_gaussian_width"), py::arg("cutoff_smooth_width"), py::arg("center_atom_weight"),
-             py::arg("normalize"), py::arg("species"))
+             py::arg("normalize"), py::arg("species"), py::arg("o3_sigmas") = std::vector<int>{})
         .def_property_readonly("o3_lambdas", [](const sagpr::LambdaSoap& self) { return self.hypers().o3_lambdas; })
+        .def_property_readonly("o3_sigmas", [](const sagpr::LambdaSoap& self) { return self.hypers().o3_sigmas; })
         .def_property_readonly("n_features",
                                [](const sagpr::LambdaSoap& self) {
                                    std::vector<int64_t> out;
@@ -129,6 +132,14 @@ void bind_descriptors(py::module_& m) {
             return to_numpy(cg.values, {2 * lambda + 1, 2 * l1 + 1, 2 * l2 + 1});
         },
         py::arg("l1"), py::arg("l2"), py::arg("o3_lambda"), "Real Clebsch-Gordan coefficients C[mu, m1, m2].");
+    m.def(
+        "real_clebsch_gordan_odd",
+        [](int l1, int l2, int lambda) {
+            auto cg = sagpr::real_clebsch_gordan_odd(l1, l2, lambda);
+            return to_numpy(cg.values, {2 * lambda + 1, 2 * l1 + 1, 2 * l2 + 1});
+        },
+        py::arg("l1"), py::arg("l2"), py::arg("o3_lambda"),
+        "Real Clebsch-Gordan coefficients C[mu, m1, m2] of an improper coupling (l1 + l2 + lambda odd).");
     m.def(
         "radial_integrals",
         [](int max_radial, int max_angular, double cutoff, double width, const DoubleArray& distances, bool splined) {

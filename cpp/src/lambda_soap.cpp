@@ -60,14 +60,23 @@ LambdaSoap::LambdaSoap(LambdaSoapHypers hypers)
       radial_(hypers_.max_radial, hypers_.max_angular, hypers_.cutoff, hypers_.atomic_gaussian_width) {
     const auto& h = hypers_;
     if (h.o3_lambdas.empty()) throw std::invalid_argument("o3_lambdas must list at least one angular order");
+    if (hypers_.o3_sigmas.empty()) hypers_.o3_sigmas.assign(h.o3_lambdas.size(), 1);
+    if (h.o3_sigmas.size() != h.o3_lambdas.size()) {
+        throw std::invalid_argument("o3_sigmas must be empty or give one parity per o3_lambda");
+    }
     for (size_t k = 0; k < h.o3_lambdas.size(); ++k) {
-        const int lambda = h.o3_lambdas[k];
+        const int lambda = h.o3_lambdas[k], sigma = h.o3_sigmas[k];
         if (lambda < 0) throw std::invalid_argument("o3_lambda must be non-negative");
+        if (sigma != 1 && sigma != -1) throw std::invalid_argument("o3_sigma must be 1 or -1");
         if (lambda > 2 * h.max_angular) {
             throw std::invalid_argument("o3_lambda must be at most 2 * max_angular to have any feature");
         }
-        if (std::find(h.o3_lambdas.begin(), h.o3_lambdas.begin() + k, lambda) != h.o3_lambdas.begin() + k) {
-            throw std::invalid_argument("o3_lambdas must be distinct");
+        for (size_t j = 0; j < k; ++j) {
+            if (h.o3_lambdas[j] == lambda && h.o3_sigmas[j] == sigma) {
+                throw std::invalid_argument(sigma == 1 && std::count(h.o3_sigmas.begin(), h.o3_sigmas.end(), -1) == 0
+                                                ? "o3_lambdas must be distinct"
+                                                : "the (o3_lambda, o3_sigma) pairs must be distinct");
+            }
         }
     }
     if (!(h.cutoff_smooth_width >= 0.0) || h.cutoff_smooth_width > h.cutoff) {
@@ -93,17 +102,28 @@ LambdaSoap::LambdaSoap(LambdaSoapHypers hypers)
             Block block{l1, l2, {}, 0};
             for (int k = 0; k < n_lambdas; ++k) {
                 const int lambda = h.o3_lambdas[k];
-                if (lambda < l2 - l1 || lambda > l1 + l2 || (l1 + l2 + lambda) % 2 != 0) continue;
+                const bool odd = h.o3_sigmas[k] < 0;
+                if (lambda < l2 - l1 || lambda > l1 + l2 || (l1 + l2 + lambda) % 2 != (odd ? 1 : 0)) continue;
+                // an odd coupling of a channel with itself vanishes (antisymmetric): q1 < q2 only
+                if (odd && l1 == l2 && q_size < 2) continue;
                 auto& labels = labels_[k];
-                block.terms.push_back({k, real_clebsch_gordan(l1, l2, lambda), static_cast<int64_t>(labels.size())});
+                block.terms.push_back({k, odd, odd ? real_clebsch_gordan_odd(l1, l2, lambda) : real_clebsch_gordan(l1, l2, lambda),
+                                       static_cast<int64_t>(labels.size())});
                 block.n_mu += 2 * lambda + 1;
                 for (int q1 = 0; q1 < q_size; ++q1) {
-                    for (int q2 = (l1 == l2 ? q1 : 0); q2 < q_size; ++q2) {
+                    for (int q2 = (l1 == l2 ? q1 + (odd ? 1 : 0) : 0); q2 < q_size; ++q2) {
                         labels.push_back({sorted[q1 / n_max], q1 % n_max, l1, sorted[q2 / n_max], q2 % n_max, l2});
                     }
                 }
             }
             if (!block.terms.empty()) blocks_.push_back(std::move(block));
+        }
+    }
+    for (int k = 0; k < n_lambdas; ++k) {
+        if (labels_[k].empty()) {
+            throw std::invalid_argument("o3_lambda " + std::to_string(h.o3_lambdas[k]) + " with o3_sigma " +
+                                        std::to_string(h.o3_sigmas[k]) + " has no feature for max_angular " +
+                                        std::to_string(h.max_angular));
         }
     }
 }
@@ -248,7 +268,12 @@ void LambdaSoap::center_features(const double* density, double* const* out) cons
             const int64_t n_feat = n_features(term.k);
             for (int mu = 0; mu < 2 * term.cg.lambda + 1; ++mu, p += static_cast<size_t>(q_size) * q_size) {
                 double* row = out[term.k] + static_cast<size_t>(mu) * n_feat + term.offset;
-                if (block.l1 == block.l2) {
+                if (block.l1 == block.l2 && term.odd) {
+                    for (int q1 = 0; q1 < q_size; ++q1) {
+                        const double* pq = p + static_cast<size_t>(q1) * q_size;
+                        for (int q2 = q1 + 1; q2 < q_size; ++q2) *row++ = sqrt2 * pq[q2];
+                    }
+                } else if (block.l1 == block.l2) {
                     for (int q1 = 0; q1 < q_size; ++q1) {
                         const double* pq = p + static_cast<size_t>(q1) * q_size;
                         *row++ = pq[q1];

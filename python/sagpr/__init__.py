@@ -14,6 +14,7 @@ _EXPORTS = {
     "SAGPR": "sagpr.models",
     "TensorModel": "sagpr.models",
     "ScalarModel": "sagpr.models",
+    "CartesianTensorModel": "sagpr.models.structure",
     "load": "sagpr.models",
     "set_num_threads": "sagpr.parallel",
     "get_num_threads": "sagpr.parallel",
@@ -25,6 +26,7 @@ _SUBMODULES = {
     "io", "nmr", "tensors", "isotopes", "rotations", "metrics", "reference", "datasets", "descriptors",
     "models", "workflows", "plots", "distributed", "parallel", "units", "quantities", "uncertainty", "spectra",
 }
+_SUBMODULES.add("cartesian")  # Cartesian tensors of rank 1-4 (issue 17)
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
 

@@ -95,10 +95,10 @@ class LambdaSOAP:
         state["_calculators"] = {}
         return state
 
-    def _calculator(self, species, o3_lambdas=None):
-        # one C++ calculator per (lambdas, species): each tabulates its own radial integrals
+    def _calculator(self, species, o3_lambdas=None, o3_sigmas=()):
+        # one C++ calculator per (lambdas, sigmas, species): each tabulates its own radial integrals
         lambdas = (self.o3_lambda,) if o3_lambdas is None else tuple(o3_lambdas)
-        key = (lambdas, tuple(species))
+        key = (lambdas, tuple(species)) if not o3_sigmas else (lambdas, tuple(species), tuple(o3_sigmas))
         if key not in self._calculators:
             self._calculators[key] = _core.LambdaSoap(
                 list(lambdas),
@@ -110,6 +110,7 @@ class LambdaSOAP:
                 self.center_atom_weight,
                 self.normalize,
                 list(species),
+                list(o3_sigmas),
             )
         return self._calculators[key]
 
@@ -179,6 +180,34 @@ class LambdaSOAP:
         calculator, data, centers = self._prepare(frames, center_species, lambdas, first_atom_only)
         return dict(zip(lambdas, calculator.compute(data, centers)))
 
+    def compute_parts(self, frames: FrameInput, parts: Sequence[Tuple[int, int]],
+                      center_species=None) -> Dict[Tuple[int, int], np.ndarray]:
+        """Features of several (o3_lambda, o3_sigma) pairs in one pass: {(lambda, sigma): (n_centers, 2*lambda+1, F)}.
+
+        sigma = +1 are the features of :meth:`compute_many` (l1 + l2 + lambda even); sigma = -1
+        couples l1 + l2 + lambda odd (real Clebsch-Gordan coefficients of the improper coupling,
+        :func:`real_clebsch_gordan`): these are pseudotensor features, multiplied by -(-1)^lambda under
+        inversion instead of (-1)^lambda, what the parts of a Cartesian tensor with
+        sigma = -1 need (e.g. lambda = 2 of a rank-3 polar tensor; see sagpr.cartesian). Pairs
+        (a n l) = (b n' l) vanish for them and are not kept. Normalisation and symmetry zeros
+        are per pair, as for sigma = +1; (0, -1) has no feature.
+        """
+        pairs = tuple(dict.fromkeys((int(lam), int(sig)) for lam, sig in parts))
+        if not pairs:
+            raise ValueError("parts must list at least one (o3_lambda, o3_sigma) pair")
+        for lam, sig in pairs:
+            settings.check_all({"o3_lambda": lam, "max_angular": self.max_angular})
+            if sig not in (1, -1):
+                raise ValueError(f"o3_sigma must be 1 or -1, got {sig!r}")
+            if sig == -1 and lam == 0:
+                raise ValueError("o3_lambda=0 with o3_sigma=-1 has no lambda-SOAP feature (pseudoscalars need "
+                                 "three-body correlations)")
+        frames = as_frame_list(frames)
+        _, data, centers = self._prepare(frames, center_species, (0,))  # checked frames and centres
+        calculator = self._calculator(self._species_of(frames), [p[0] for p in pairs],
+                                      [p[1] for p in pairs])
+        return dict(zip(pairs, calculator.compute(data, centers)))
+
     def density(self, frames: FrameInput, center_species=None) -> np.ndarray:
         """Density coefficients (n_centers, n_species, max_radial, (max_angular+1)^2), lm = l*l+l+m."""
         calculator, data, centers = self._prepare(frames, center_species)
@@ -193,6 +222,13 @@ class LambdaSOAP:
     def n_features(self) -> int:
         """Number of features per component (needs ``species``)."""
         return int(self._fixed_calculator().n_features[0])
+
+    def part_labels(self, o3_lambda: int, o3_sigma: int = 1) -> np.ndarray:
+        """(n_features, 6) labels (Z_a, n, l1, Z_b, n', l2) of the (o3_lambda, o3_sigma) features of
+        :meth:`compute_parts` (needs ``species``)."""
+        if self.species is None:
+            raise ValueError("part_labels needs the species fixed: pass species=[...]")
+        return np.asarray(self._calculator(self.species, (int(o3_lambda),), (int(o3_sigma),)).labels[0])
 
     @property
     def feature_labels(self) -> np.ndarray:
@@ -213,6 +249,20 @@ def sagpr_pair(features: Mapping[int, np.ndarray], o3_lambda: int) -> Tuple[np.n
     """
     x0 = features[0][:, 0, :]  # contiguous when features[0] is: (n, 1, F0) has one component
     return (features[int(o3_lambda)] if o3_lambda else x0[:, None, :]), x0
+
+
+def real_clebsch_gordan(l1: int, l2: int, o3_lambda: int) -> np.ndarray:
+    """Real Clebsch-Gordan coefficients C[mu, m1, m2] (2*o3_lambda+1, 2*l1+1, 2*l2+1) in sagpr's
+    real-harmonic convention, unit norm per mu: B_mu = sum C[mu, m1, m2] a_m1 b_m2 rotates like
+    Y_{o3_lambda} when a and b rotate like Y_l1 and Y_l2. Proper (l1 + l2 + lambda even) couplings
+    are the normalised real Gaunt integrals, improper (odd) ones the imaginary part of the complex
+    CG carried to real harmonics (1 x 1 -> 1 is the cross product / sqrt 2, up to sign)."""
+    l1, l2, o3_lambda = int(l1), int(l2), int(o3_lambda)
+    if not abs(l1 - l2) <= o3_lambda <= l1 + l2 or min(l1, l2) < 0:
+        raise ValueError(f"no coupling of l1={l1} and l2={l2} to lambda={o3_lambda}")
+    if (l1 + l2 + o3_lambda) % 2:
+        return _core.real_clebsch_gordan_odd(l1, l2, o3_lambda)
+    return _core.real_clebsch_gordan(l1, l2, o3_lambda)
 
 
 def _symbols(numbers):

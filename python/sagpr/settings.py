@@ -48,6 +48,14 @@ def _int_at_least(lowest):
     return check
 
 
+def _int_between(lowest, highest):
+    def check(name, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lowest <= value <= highest:
+            raise ValueError(f"{name} must be an integer from {lowest} to {highest}, got {value!r}")
+
+    return check
+
+
 def _optional(rule):
     def check(name, value):
         if value is not None:
@@ -128,6 +136,10 @@ def _s(name, default, part, rule, help, integer=False):
 SETTINGS: Dict[str, Setting] = dict([
     _s("o3_lambda", None, "model", _int_at_least(0), "angular order of the target (0 scalar, 2 EFG)", True),
     _s("center_species", None, "model", _center_species, "element(s) whose environments are modelled"),
+    _s("rank", None, "model", _optional(_int_between(1, 4)), "Cartesian rank of a tensor target (None: from its size)",
+       True),
+    _s("level", "structure", "model", _choice("structure", "atom"), "one target per structure or per atom"),
+    _s("intensive", False, "model", _bool, "structure targets are the mean (not the sum) of atomic contributions"),
     _s("cutoff", 5.0, "descriptor", _positive, "neighbour cutoff radius (A)"),
     _s("max_radial", 8, "descriptor", _int_at_least(1), "number of radial basis functions", True),
     _s("max_angular", 6, "descriptor", _int_at_least(0), "largest angular channel of the density", True),

@@ -21,4 +21,11 @@ struct RealClebschGordan {
 
 RealClebschGordan real_clebsch_gordan(int l1, int l2, int lambda);
 
+// The improper couplings, l1 + l2 + lambda odd (e.g. the cross product, l1 = l2 = lambda = 1),
+// for which the Gaunt integrals vanish: the complex CG <l1 m1 l2 m2 | lambda mu> (Racah's
+// formula, Condon-Shortley phase) carried to the real harmonics, U_lambda C (U_l1 x U_l2)^dagger,
+// is then purely imaginary; its imaginary part is returned. Same layout and normalisation
+// (sum_{m1 m2} C^2 = 1 per mu); antisymmetric under exchanging (l1, m1) and (l2, m2) when l1 = l2.
+RealClebschGordan real_clebsch_gordan_odd(int l1, int l2, int lambda);
+
 }  // namespace sagpr

@@ -17,6 +17,10 @@ namespace sagpr {
 struct LambdaSoapHypers {
     // Angular orders computed together, each from the same density of a centre; distinct.
     std::vector<int> o3_lambdas;
+    // Parity of each entry of o3_lambdas: +1 (l1 + l2 + lambda even, proper tensors) or -1
+    // (l1 + l2 + lambda odd: pseudotensors, e.g. the lambda = 2 part of a rank-3 polar tensor);
+    // empty means all +1. The (lambda, sigma) pairs must be distinct.
+    std::vector<int> o3_sigmas;
     double cutoff = std::numeric_limits<double>::quiet_NaN();
     int max_radial = -1;
     int max_angular = -1;
@@ -32,10 +36,13 @@ struct LambdaSoapHypers {
 // (w = center_atom_weight for the centre itself, 1 otherwise; f_c a cosine switch over the last
 // cutoff_smooth_width before the cutoff), and features
 //   x_mu[(a n l1), (b n' l2)] = sum_{m1 m2} C^{lambda mu}_{l1 m1 l2 m2} c^a_{n l1 m1} c^b_{n' l2 m2}
-// for l1 + l2 + lambda even (proper tensors; Willatt, Musil, Ceriotti, J. Chem. Phys. 150, 154110
+// for l1 + l2 + lambda even (sigma = +1, proper tensors; Willatt, Musil, Ceriotti, J. Chem. Phys. 150, 154110
 // (2019); Grisafi et al., Phys. Rev. Lett. 120, 036002 (2018)). Each unordered pair of (a n l)
 // channels is kept once; off-diagonal pairs carry a factor sqrt(2), so dot products between
 // feature vectors equal those of the full ordered tensor product.
+// sigma = -1 keeps l1 + l2 + lambda odd instead (real_clebsch_gordan_odd): these features are
+// multiplied by -(-1)^lambda under inversion (by sigma det(R) D^lambda(R) under any orthogonal R)
+// and, for l1 = l2, are antisymmetric in the two channels, so only pairs q1 < q2 are kept.
 class LambdaSoap {
 public:
     explicit LambdaSoap(LambdaSoapHypers hypers);
@@ -44,6 +51,7 @@ public:
     // Per computed angular order k (hypers.o3_lambdas[k]):
     int n_lambdas() const { return static_cast<int>(hypers_.o3_lambdas.size()); }
     int o3_lambda(int k) const { return hypers_.o3_lambdas.at(k); }
+    int o3_sigma(int k) const { return hypers_.o3_sigmas.at(k); }  // filled with +1 when given empty
     int n_components(int k) const { return 2 * o3_lambda(k) + 1; }
     int64_t n_features(int k) const { return static_cast<int64_t>(labels_.at(k).size()); }
     // Per feature: (Z_a, n, l1, Z_b, n', l2).
@@ -75,6 +83,7 @@ private:
     // One coupling of the (l1, l2) density pair into lambda o3_lambdas[k].
     struct Term {
         int k;
+        bool odd;  // l1 + l2 + lambda odd (sigma = -1)
         RealClebschGordan cg;
         int64_t offset;  // first feature index of this (l1, l2) block among lambda k's features
     };
