@@ -25,8 +25,8 @@ _EXPORTS = {
 _SUBMODULES = {
     "io", "nmr", "tensors", "isotopes", "rotations", "metrics", "reference", "datasets", "descriptors",
     "models", "workflows", "plots", "distributed", "parallel", "units", "quantities", "uncertainty", "spectra",
+    "cartesian",
 }
-_SUBMODULES.add("cartesian")  # Cartesian tensors of rank 1-4 (issue 17)
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
 
