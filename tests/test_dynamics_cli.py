@@ -167,3 +167,15 @@ def test_cli_writes_the_documented_folder(model, tmp_path, capsys):
     assert main(["dynamics", str(traj), "--model", str(tmp_path / "li.sagpr"), "--timestep", "10fs",
                  "--out", str(out), "--no-progress"]) == 1
     assert "not empty" in capsys.readouterr().err
+
+
+def test_dask_client_gives_the_local_series(model, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    frames = _trajectory(7)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as c, \
+            distributed.Client(c) as client:
+        run_dynamics(model, iter(frames), tmp_path / "d", _settings(chunk_size=3), progress=False, client=client)
+    run_dynamics(model, iter(frames), tmp_path / "l", _settings(chunk_size=3), progress=False)
+    with np.load(tmp_path / "d" / SERIES_FILE) as d, np.load(tmp_path / "l" / SERIES_FILE) as l:
+        np.testing.assert_array_equal(d["tensors"], l["tensors"])
+        np.testing.assert_array_equal(d["positions"], l["positions"])
