@@ -24,6 +24,7 @@ FORBIDDEN = {
     "sagpr.workflows": ("sagpr.commands", "sagpr.cli"),
     "sagpr.plots": ("sagpr.commands", "sagpr.cli", "sagpr.workflows"),
     "sagpr.datasets": ("sagpr.models", "sagpr.workflows", "sagpr.commands", "sagpr.cli"),
+    "sagpr.dynamics": ("sagpr.models", "sagpr.workflows", "sagpr.commands", "sagpr.plots", "sagpr.cli"),
 }
 
 

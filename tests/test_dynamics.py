@@ -10,7 +10,7 @@ from sagpr.dynamics.correlation import f2, fit_f2, omega_q_scale, omega_series, 
 from sagpr.dynamics.hops import (drop_short_stays, fill_unassigned, hop_rates, labels_from_intervals, nearest_site_labels,
                                  residence_times)
 from sagpr.dynamics.series import RawSeries, write_npz
-from sagpr.dynamics.timeunits import parse_duration
+from sagpr.units import parse_duration
 from sagpr.nmr import observables, quadrupolar_frequency
 from symmetry import random_rotation
 

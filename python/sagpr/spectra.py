@@ -30,7 +30,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .isotopes import Isotope, get_isotope
-from .nmr import principal_components, quadrupolar_coupling
+from .nmr import asymmetry, principal_components, quadrupolar_coupling
 from .tensors import symmetric_traceless_part
 
 __all__ = [
@@ -102,15 +102,6 @@ def frames_from_euler(angles) -> np.ndarray:
     return Rotation.from_euler("zyz", np.atleast_2d(np.asarray(angles, dtype=np.float64))).as_matrix()
 
 
-def _eta(values: np.ndarray, atol: float) -> np.ndarray:
-    """(V_yy - V_xx) / V_zz of Haeberlen-ordered values (N, 3); 0 where |V_zz| <= atol."""
-    vzz = values[:, 2]
-    zero = np.abs(vzz) <= atol
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.where(zero, 0.0, (values[:, 1] - values[:, 0]) / np.where(zero, 1.0, vzz))
-    return np.clip(eta, 0.0, 1.0)
-
-
 def quadrupolar_parameters(V, isotope: Union[str, Isotope], units: str = "au", *, atol: float = 1e-8,
                            labels=None) -> dict:
     """mrsimulator's quadrupolar parameters of EFGs V (N, 3, 3): "cq_hz" (N,), "eta" (N,),
@@ -118,7 +109,7 @@ def quadrupolar_parameters(V, isotope: Union[str, Isotope], units: str = "au", *
     values, frames = principal_components(V, atol=atol, labels=labels)
     values, frames = haeberlen_frames(values, frames)
     cq = quadrupolar_coupling(V, isotope, units, atol=atol, labels=labels) * 1e6
-    return {"cq_hz": cq, "eta": _eta(values, atol), "frames": frames, "euler": euler_angles(frames)}
+    return {"cq_hz": cq, "eta": asymmetry(V, atol=atol, labels=labels), "frames": frames, "euler": euler_angles(frames)}
 
 
 def shielding_parameters(sigma, reference: Optional[float] = None, *, atol: float = 1e-6) -> dict:
@@ -137,10 +128,12 @@ def shielding_parameters(sigma, reference: Optional[float] = None, *, atol: floa
         raise ValueError(f"site {bad}: the shielding tensor is not finite")
     sym = 0.5 * (sigma + np.swapaxes(sigma, 1, 2))
     iso = np.trace(sym, axis1=1, axis2=2) / 3.0
-    values, frames = principal_components(symmetric_traceless_part(sym), atol=atol)
+    aniso = symmetric_traceless_part(sym)
+    values, frames = principal_components(aniso, atol=atol)
     values, frames = haeberlen_frames(values, frames)
     shift = (0.0 if reference is None else float(reference)) - iso
-    return {"shift": shift, "zeta": values[:, 2], "eta": _eta(values, atol), "frames": frames,
+    # the asymmetry of the anisotropy is the same number in Haeberlen and NQR order: nmr owns it
+    return {"shift": shift, "zeta": values[:, 2], "eta": asymmetry(aniso, atol=atol), "frames": frames,
             "euler": euler_angles(frames)}
 
 

@@ -14,6 +14,7 @@ Spellings are matched case-insensitively after stripping blanks at the ends: "au
 """
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
@@ -103,3 +104,46 @@ def convert_efg(V, from_units: str, to_units: str, allowed: Sequence[str] = EFG_
     if a == V_PER_A2:
         return V / _IN_V_PER_A2[b]
     return V * (_IN_V_PER_A2[a] / _IN_V_PER_A2[b])
+
+
+# ------------------------------------------------- quantities with a unit, as users type them
+_NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+
+#: one time unit in picoseconds (the time unit of sagpr.dynamics)
+TIME_UNITS = MappingProxyType({"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6, "µs": 1e6, "ms": 1e9, "s": 1e12})
+
+#: 1H Larmor frequency per tesla (MHz / T, CODATA 2018 gamma_p / 2 pi), to accept "600MHz" as a field
+PROTON_MHZ_PER_T = 42.577478518
+
+
+def parse_duration(text, default_unit: str = "ps") -> float:
+    """`text` ("10fs", "0.5 ps", or a bare number in `default_unit`) in picoseconds; must be positive."""
+    if isinstance(text, (int, float)):
+        value, unit = float(text), default_unit
+    else:
+        match = re.fullmatch(_NUMBER + r"\s*([a-zµ]*)", str(text).strip())
+        if not match:
+            raise ValueError(f"cannot read the duration {text!r}: give a number and a unit, e.g. 10fs or 0.5ps")
+        value, unit = float(match.group(1)), match.group(2) or default_unit
+    if unit not in TIME_UNITS:
+        raise ValueError(f"unknown time unit {unit!r} in {text!r}: use one of {', '.join(TIME_UNITS)}")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"duration {text!r} must be positive and finite")
+    return value * TIME_UNITS[unit]
+
+
+def parse_field(text: str) -> float:
+    """A magnetic field in tesla from "14.1T", "14.1 T", "14.1" or a 1H frequency "600MHz"."""
+    m = re.fullmatch(_NUMBER + r"\s*(t|mhz)?", str(text).strip().lower())
+    if not m or not 0 < float(m.group(1)) < float("inf"):
+        raise ValueError(f"field {text!r}: give a positive field such as 14.1T (or a 1H frequency such as 600MHz)")
+    value = float(m.group(1))
+    return value / PROTON_MHZ_PER_T if m.group(2) == "mhz" else value
+
+
+def parse_frequency(text: str) -> float:
+    """A rate in Hz from "15kHz", "15 kHz", "15000Hz" or "15000" (Hz)."""
+    m = re.fullmatch(_NUMBER + r"\s*(hz|khz|mhz)?", str(text).strip().lower())
+    if not m or not 0 < float(m.group(1)) < float("inf"):
+        raise ValueError(f"rate {text!r}: give a positive rate such as 15kHz")
+    return float(m.group(1)) * {None: 1.0, "hz": 1.0, "khz": 1e3, "mhz": 1e6}[m.group(2)]

@@ -64,7 +64,7 @@ def register(subparsers):
 
 
 def _frames_or_duration(text: str, timestep: float, name: str) -> int:
-    from ..dynamics.timeunits import parse_duration
+    from ..units import parse_duration
 
     text = str(text).strip()
     if text.isdigit():
@@ -91,7 +91,7 @@ def run(args) -> int:
 
     from ..atomic import check_output_folder
     from ..dynamics.reading import iter_frames
-    from ..dynamics.timeunits import parse_duration
+    from ..units import parse_duration
     from ..io import iread_structures
     from ..isotopes import get_isotope
     from ..models import load

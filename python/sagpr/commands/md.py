@@ -34,7 +34,7 @@ def run(args) -> int:
 
     from ..atomic import atomic_directory, check_output_folder
     from ..datasets import lto, md
-    from ..dynamics.timeunits import parse_duration
+    from ..units import parse_duration
     from ..workflows.cache import write_json_atomic
 
     check_output_folder(args.out, overwrite=args.overwrite)

@@ -1,30 +1,24 @@
 """`sagpr spectrum`: powder NMR spectrum of one nucleus from predicted, averaged or reference tensors."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-#: 1H Larmor frequency per tesla (MHz / T, CODATA 2018 gamma_p / 2 pi), to accept "600MHz" as a field
-PROTON_MHZ_PER_T = 42.577478518
-
-_NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-
-
 def parse_field(text: str) -> float:
-    """A magnetic field in tesla from "14.1T", "14.1 T", "14.1" or a 1H frequency "600MHz"."""
-    m = re.fullmatch(_NUMBER + r"\s*(t|mhz)?", str(text).strip().lower())
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"--field {text!r}: give a positive field such as 14.1T (or a 1H frequency such as 600MHz)")
-    value = float(m.group(1))
-    return value / PROTON_MHZ_PER_T if m.group(2) == "mhz" else value
+    from ..units import parse_field as parse
+
+    try:
+        return parse(text)
+    except ValueError as err:
+        raise ValueError(f"--{err}") from None
 
 
 def parse_rate(text: str) -> float:
-    """A spinning rate in Hz from "15kHz", "15 kHz", "15000Hz" or "15000" (Hz)."""
-    m = re.fullmatch(_NUMBER + r"\s*(hz|khz|mhz)?", str(text).strip().lower())
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"--spinning {text!r}: give a positive rate such as 15kHz (or --static)")
-    return float(m.group(1)) * {None: 1.0, "hz": 1.0, "khz": 1e3, "mhz": 1e6}[m.group(2)]
+    from ..units import parse_frequency
+
+    try:
+        return parse_frequency(text)
+    except ValueError as err:
+        raise ValueError(f"--spinning {err} (or --static)") from None
 
 
 def register(subparsers):

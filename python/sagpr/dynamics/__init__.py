@@ -1,7 +1,6 @@
 """Dynamics: trajectories, motionally averaged tensors and what spin-alignment-echo NMR measures.
 
 reading      frames of any trajectory ase reads (extended XYZ by byte offset), streamed lazily
-timeunits    durations such as "10fs" in picoseconds
 series       per-site tensor time series written chunk by chunk into a compressed .npz
 averaging    window averages of Cartesian tensors (never of C_Q or eta) and their residual observables
 correlation  omega_Q(t) over field directions, the SAE two-time correlation F2(t_p, t_m) and its fit
