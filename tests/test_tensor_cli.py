@@ -26,6 +26,7 @@ def test_train_then_score(tmp_path, capsys):
     model_path = tmp_path / "alpha.sagpr"
     assert main(["tensor", "train", "--data", str(tmp_path / "train.xyz"), "--target", "alpha", "--set", *SMALL,
                  "--out", str(model_path), "--no-progress"]) == 0
+    assert "5-fold CV estimate (by structure), % RMSE / STD: " in capsys.readouterr().out
     model = sagpr.load(model_path)
     assert model.rank_ == 2 and (1, -1) in model.parts_
     report = tmp_path / "score.json"

@@ -23,6 +23,10 @@ def register(subparsers):
     train.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                        help="hyperparameters (descriptor, zeta, regularizer, n_sparse, jitter, random_state)")
     train.add_argument("--out", required=True, help="model file to write")
+    train.add_argument("--folds", type=int, default=5,
+                       help="cross-validation folds of whole structures for the printed accuracy estimate "
+                            "(default 5; 0: none)")
+    train.add_argument("--seed", type=int, default=0, help="seed of the CV folds")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=run_train)
     score = sub.add_parser("score", help="% RMSE / STD of a saved model per spherical part")
@@ -90,11 +94,31 @@ def run_train(args) -> int:
                                  center_species=args.center_species or None, **params)
     start = time.perf_counter()
     frames = _frames(args.data)
-    model.fit(frames)
+    model.fit(frames)  # first: bad targets fail before the folds are fitted
+    if args.folds and not 2 <= args.folds <= len(frames):
+        raise ValueError(f"--folds must be 0 or 2 to {len(frames)} (the number of structures), got {args.folds}")
+    if args.folds:
+        _print_cv_estimate(model, frames, args)
     model.save(out)
     print(f"{len(frames)} structures, rank {model.rank_}, parts {sorted(model.parts_)}; wrote {out} "
           f"({time.perf_counter() - start:.1f} s)")
     return 0
+
+
+def _print_cv_estimate(model, frames, args):
+    """% RMSE / STD per part, the mean over folds of whole structures of models fitted on the others."""
+    import numpy as np
+
+    from sagpr.workflows.tuning.splits import k_fold
+
+    scores = []
+    for train, test in k_fold(len(frames), n_folds=args.folds, seed=args.seed):
+        fitted = type(model)(**model.get_params()).fit([frames[i] for i in train])
+        scores.append(fitted.score([frames[i] for i in test]))
+    parts = [k for k in scores[0] if all(k in s for s in scores)]
+    text = ", ".join(f"{'total' if k == 'total' else f'lambda={k[0]} sigma={k[1]:+d}'} "
+                     f"{np.mean([s[k] for s in scores]):.4g}" for k in parts)
+    print(f"{args.folds}-fold CV estimate (by structure), % RMSE / STD: {text}")
 
 
 def run_score(args) -> int:
