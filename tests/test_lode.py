@@ -34,7 +34,7 @@ def _by_l(coefficients, l):
     return coefficients[..., l * l:(l + 1) ** 2]
 
 
-@pytest.mark.parametrize("include_center", [False, True])
+@pytest.mark.parametrize("include_center", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_cluster_matches_numpy_reference(include_center):
     atoms = _cluster()
     got = LODE(**HYPERS, include_center=include_center, species=SPECIES).compute(atoms)
@@ -44,6 +44,7 @@ def test_cluster_matches_numpy_reference(include_center):
         np.testing.assert_allclose(got[center], want, rtol=0, atol=1e-9 * np.abs(want).max())
 
 
+@pytest.mark.slow
 def test_periodic_matches_numpy_reference():
     atoms = _crystal()
     hypers = dict(cutoff=2.5, max_radial=2, max_angular=2, atomic_gaussian_width=1.0)
@@ -186,8 +187,10 @@ def test_combine_is_a_weighted_kernel_sum():
     k = np.einsum("imf,jnf->ijmn", x, x)
     want = 0.7 * np.einsum("imf,jnf->ijmn", a, a) + 0.3 * np.einsum("imf,jnf->ijmn", b, b)
     np.testing.assert_allclose(k, want, atol=1e-12)
-    with pytest.raises(ValueError, match="weight"):
+    with pytest.raises(ValueError, match="lode_weight"):
         combine(a, b, 1.5)
+    with pytest.raises(ValueError, match="lode_ewald_width must be at least"):
+        LODE(**HYPERS, ewald_width=0.5)
 
 
 def test_errors_name_frame_and_atom():

@@ -22,7 +22,8 @@ the C++ core (sagpr._core.LodeExpansion / LodeProduct), OpenMP over centres.
 
 :func:`combine` concatenates normalised local and multi-scale features with weights
 sqrt(1 - w), sqrt(w): dot products, hence lambda-SOAP kernels, become (1 - w) K_local + w K_LODE,
-so every model, selection and prediction route of sagpr works on them unchanged.
+so every model, selection and prediction route of sagpr works on them unchanged. Defaults and
+rules of every LODE hyperparameter are in sagpr.settings (part "lode").
 """
 from __future__ import annotations
 
@@ -52,9 +53,11 @@ def _data_and_centers(frames, species, center_species):
 
 
 def _ewald_width(width, ewald_width):
-    # Default split: the Gaussians are widened by 1 A for the reciprocal sum (fast on 40-1500
-    # atom cells); any value >= width gives the same coefficients to the accuracy.
-    return float(width + 1.0 if ewald_width is None else ewald_width)
+    # Default: reciprocal space only (ewald_width = width). The GTO basis reaches ~4x its cutoff,
+    # so any real-space part needs long neighbour lists; for the smooth LODE Gaussians (~1 A)
+    # the reciprocal sum is the cheap one on cells of up to ~1500 atoms. Any value >= width gives
+    # the same coefficients to the accuracy (tested).
+    return float(width if ewald_width is None else ewald_width)
 
 
 class LODE:
@@ -63,18 +66,23 @@ class LODE:
     cutoff, max_radial, max_angular : GTO basis, as lambda-SOAP's (the basis decays smoothly;
         cutoff sets its widths, the potential is projected over all space).
     atomic_gaussian_width : sigma of the smeared atoms (A); larger is smoother and cheaper.
-    ewald_width : Gaussian width of the reciprocal-space part (>= sigma; None: sigma + 1 A).
+    ewald_width : Gaussian width of the reciprocal-space part (>= sigma; None: sigma, reciprocal only).
     accuracy : relative truncation of the Ewald sums.
     include_center : keep the centre's own Gaussian in its potential (default: excluded, the
         potential "seen" by the centre).
     species : the channels (None: the elements of the frames).
     """
 
-    def __init__(self, *, cutoff: float, max_radial: int, max_angular: int, atomic_gaussian_width: float,
-                 ewald_width: Optional[float] = None, accuracy: float = 1e-8, include_center: bool = False,
-                 species=None):
-        settings.check_all({"cutoff": cutoff, "max_radial": max_radial, "max_angular": max_angular,
-                            "atomic_gaussian_width": atomic_gaussian_width, "species": species})
+    def __init__(self, *, cutoff: float = settings.default("lode_cutoff"),
+                 max_radial: int = settings.default("lode_max_radial"),
+                 max_angular: int = settings.default("lode_max_angular"),
+                 atomic_gaussian_width: float = settings.default("lode_atomic_gaussian_width"),
+                 ewald_width: Optional[float] = settings.default("lode_ewald_width"),
+                 accuracy: float = settings.default("lode_accuracy"),
+                 include_center: bool = settings.default("lode_include_center"), species=None):
+        settings.check_all({"lode_cutoff": cutoff, "lode_max_radial": max_radial, "lode_max_angular": max_angular,
+                            "lode_atomic_gaussian_width": atomic_gaussian_width, "lode_ewald_width": ewald_width,
+                            "lode_accuracy": accuracy, "lode_include_center": include_center, "species": species})
         self.cutoff = float(cutoff)
         self.max_radial = int(max_radial)
         self.max_angular = int(max_angular)
@@ -120,9 +128,13 @@ class MultiScaleLambdaSOAP:
     """
 
     def __init__(self, *, cutoff: float, max_radial: int, max_angular: int, atomic_gaussian_width: float,
-                 lode_cutoff: float, lode_max_radial: int, lode_max_angular: int,
-                 lode_atomic_gaussian_width: float, lode_ewald_width: Optional[float] = None,
-                 lode_accuracy: float = 1e-8, lode_include_center: bool = False,
+                 lode_cutoff: float = settings.default("lode_cutoff"),
+                 lode_max_radial: int = settings.default("lode_max_radial"),
+                 lode_max_angular: int = settings.default("lode_max_angular"),
+                 lode_atomic_gaussian_width: float = settings.default("lode_atomic_gaussian_width"),
+                 lode_ewald_width: Optional[float] = settings.default("lode_ewald_width"),
+                 lode_accuracy: float = settings.default("lode_accuracy"),
+                 lode_include_center: bool = settings.default("lode_include_center"),
                  cutoff_smooth_width: float = settings.default("cutoff_smooth_width"),
                  center_atom_weight: float = settings.default("center_atom_weight"), species=None,
                  normalize: bool = True):
@@ -171,12 +183,11 @@ class MultiScaleLambdaSOAP:
         return np.asarray(self._calculator(species_numbers(species), (int(o3_lambda),)).labels[0])
 
 
-def combine(local: np.ndarray, lode: np.ndarray, weight: float) -> np.ndarray:
+def combine(local: np.ndarray, lode: np.ndarray, weight: float = settings.default("lode_weight")) -> np.ndarray:
     """Concatenate normalised local and LODE features along the feature axis with weights sqrt(1 - w)
     and sqrt(w): x.x' = (1 - w) x_local.x_local' + w x_lode.x_lode' (a kernel sum), unit norm kept."""
+    settings.check("lode_weight", weight)
     weight = float(weight)
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"the LODE weight must be between 0 and 1, got {weight!r}")
     local, lode = np.asarray(local, float), np.asarray(lode, float)
     if local.shape[:-1] != lode.shape[:-1]:
         raise ValueError(f"local and LODE features differ in shape: {local.shape} vs {lode.shape}")
