@@ -239,6 +239,10 @@ def split(params: Mapping[str, object]) -> Tuple[Dict[str, object], Dict[str, ob
     if unknown:
         raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)}; descriptor: {', '.join(DESCRIPTOR)}; "
                          f"GPR: {', '.join(GPR)}")
+    lode = sorted(n for n in params if SETTINGS[n].part == "lode")
+    if lode:  # refused rather than silently dropped
+        raise ValueError(f"{', '.join(lode)}: LODE hyperparameters are not part of the local-feature workflows yet; "
+                         f"use sagpr.models.lode_tensor.LodeTensorModel")
     values = {n: _as_integer(n, params.get(n, SETTINGS[n].default)) for n in DESCRIPTOR + GPR}
     check_all(values)
     return {n: values[n] for n in DESCRIPTOR}, {n: values[n] for n in GPR}
