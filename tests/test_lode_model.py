@@ -18,14 +18,16 @@ def frames():
     return lto.generate(8, progress=False)
 
 
-def test_zero_weight_is_the_local_model(frames):
+@pytest.mark.parametrize("kind", ["potential", pytest.param("product", marks=pytest.mark.slow)])
+def test_zero_weight_is_the_local_model(frames, kind):
     local = TensorModel(**SMALL).fit(frames[:6]).predict(frames[6:])
-    lode = LodeTensorModel(**SMALL, **LODE_SMALL, lode_weight=0.0).fit(frames[:6]).predict(frames[6:])
+    lode = LodeTensorModel(**SMALL, **LODE_SMALL, lode_weight=0.0, lode_features=kind).fit(frames[:6]).predict(frames[6:])
     np.testing.assert_allclose(lode, local, rtol=0, atol=1e-8 * np.abs(local).max())
 
 
-def test_fits_rotates_and_round_trips_through_its_file(frames, tmp_path):
-    model = LodeTensorModel(**SMALL, **LODE_SMALL, lode_weight=0.6).fit(frames[:6])
+@pytest.mark.parametrize("kind", ["potential", pytest.param("product", marks=pytest.mark.slow)])
+def test_fits_rotates_and_round_trips_through_its_file(frames, tmp_path, kind):
+    model = LodeTensorModel(**SMALL, **LODE_SMALL, lode_weight=0.6, lode_features=kind).fit(frames[:6])
     assert set(settings.LODE) <= set(model.get_params())
     pred = model.predict(frames[6:])
     rotation = random_rotation(np.random.default_rng(4))
@@ -34,6 +36,8 @@ def test_fits_rotates_and_round_trips_through_its_file(frames, tmp_path):
     model.save(tmp_path / "m.sagpr")
     again = load(tmp_path / "m.sagpr")
     assert isinstance(again, LodeTensorModel) and again.lode_weight == 0.6
+    if kind == "potential":
+        assert again.lode_scales_ == model.lode_scales_ and model.lode_scales_[3][2] > 0
     np.testing.assert_allclose(again.predict(frames[6:]), pred, rtol=0, atol=1e-12 * np.abs(pred).max())
 
 
@@ -42,6 +46,8 @@ def test_lode_settings_are_validated():
         LodeTensorModel(lode_weight=1.5)
     with pytest.raises(ValueError, match="lode_max_radial"):
         LodeTensorModel(lode_max_radial=0)
+    with pytest.raises(ValueError, match="lode_features"):
+        LodeTensorModel(lode_features="both")
 
 
 def test_workflows_refuse_lode_names_instead_of_dropping_them():

@@ -155,6 +155,8 @@ SETTINGS: Dict[str, Setting] = dict([
     _s("lode_accuracy", 1e-8, "lode", _positive, "relative truncation of the LODE Ewald sums"),
     _s("lode_include_center", False, "lode", _bool, "keep the centre's own Gaussian in its LODE potential"),
     _s("lode_weight", 0.5, "lode", _fraction, "w of the kernel (1 - w) K_local + w K_LODE"),
+    _s("lode_features", "potential", "lode", _choice("potential", "product"),
+       "LODE features of a model: the potential's own lambda block (nu = 1, one scale per model) or rho x V"),
 ])
 
 #: lambda-SOAP hyperparameters, in the order of sagpr.LambdaSOAP's keywords
