@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from sagpr import LambdaSOAP
+from sagpr import LambdaSOAP, settings
 from sagpr.datasets import lto
 from sagpr.lode import LODE, MultiScaleLambdaSOAP, combine
 from sagpr.metrics import metrics
@@ -56,14 +56,18 @@ def main():
     p.add_argument("--max-radial", type=int, default=6)
     p.add_argument("--max-angular", type=int, default=4)
     p.add_argument("--width", type=float, default=0.4)
-    p.add_argument("--lode-cutoff", type=float, default=4.0)
-    p.add_argument("--lode-max-radial", type=int, default=4)
-    p.add_argument("--lode-max-angular", type=int, default=3)
-    p.add_argument("--lode-width", type=float, default=1.0)
+    p.add_argument("--lode-cutoff", type=float, default=settings.default("lode_cutoff"))
+    p.add_argument("--lode-max-radial", type=int, default=settings.default("lode_max_radial"))
+    p.add_argument("--lode-max-angular", type=int, default=settings.default("lode_max_angular"))
+    p.add_argument("--lode-width", type=float, default=settings.default("lode_atomic_gaussian_width"))
     p.add_argument("--n-sparse", type=int, default=500)
+    p.add_argument("--regularizers", type=float, nargs="+", default=[1e-8, 1e-6, 1e-4, 1e-2])
+    p.add_argument("--weights", type=float, nargs="+", default=[0.3, 0.5, 0.7, 0.9])
+    p.add_argument("--local-cutoffs", type=float, nargs="+", default=None,
+                   help="local cutoffs of the local + LODE models (default: --cutoff and --small-cutoff)")
     p.add_argument("--lode-scaling", choices=("centre", "global"), default="centre",
                    help="rho x V features normalised per centre, or divided by their mean training norm")
-    p.add_argument("--lode-features", choices=("product", "potential"), default="product",
+    p.add_argument("--lode-features", choices=("product", "potential"), default=settings.default("lode_features"),
                    help="rho x V products, or the lambda=2 block of the LODE expansion itself (nu = 1, "
                         "scaled globally; the lambda=0 factor stays local)")
     args = p.parse_args()
@@ -115,7 +119,7 @@ def main():
         best = None
         for w in weights:
             a2, a0 = combined(x2, x0, w)
-            for reg in (1e-8, 1e-6, 1e-4, 1e-2):
+            for reg in args.regularizers:
                 pred, _, _ = fit_predict(a2, a0, y, train, valid, reg, args.n_sparse)
                 s = scores(V[valid], pred, iso)["omega_q"]
                 if best is None or s < best[0]:
@@ -136,8 +140,8 @@ def main():
 
     x2, x0, t = local(args.cutoff)
     base = run(f"local rc={args.cutoff}", x2, x0, t)
-    weights = (0.3, 0.5, 0.7, 0.9)
-    for rc in (args.cutoff, args.small_cutoff):
+    weights = tuple(args.weights)
+    for rc in args.local_cutoffs or (args.cutoff, args.small_cutoff):
         l2, l0, tl = (x2, x0, t) if rc == args.cutoff else local(rc)
         if args.lode_features == "product":
             m2, m0, tm = multiscale(rc)
