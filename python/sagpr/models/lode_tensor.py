@@ -62,14 +62,19 @@ class LodeTensorModel(TensorModel):
         self._fitting = True  # the potential scales are set from the training centres
         self.lode_scales_ = {}
         try:
-            return super().fit(frames, y, active, block_size=block_size)
+            super().fit(frames, y, active, block_size=block_size)
         finally:
             self._fitting = False
+        # LODE features depend on the whole structure: model files keep the active features
+        # themselves, never local neighbourhoods to recompute them from (compact files)
+        self.active_environments_ = {}
+        return self
 
-    def predict(self, frames, *, client=None, chunk_size=32):
+    def predict(self, frames, *, client=None, **kwargs):
         if client is not None:
             raise ValueError("LodeTensorModel cannot predict on a Dask cluster yet: predict without client")
-        return super().predict(frames)
+        kwargs.pop("chunk_size", None)
+        return super().predict(frames, **kwargs)
 
     def _calculator(self):
         from sagpr.lode import LODE, MultiScaleLambdaSOAP
