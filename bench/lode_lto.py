@@ -11,6 +11,7 @@ predict times are printed.
 """
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -22,11 +23,14 @@ from sagpr.models.spherical import SAGPR
 from sagpr.quantities import QUANTITIES
 from sagpr.tensors import l2_to_symmetric_traceless, symmetric_traceless_to_l2
 
-ISOTOPES = {"Li": "7Li", "Ti": "47Ti", "O": "17O"}
+ISOTOPES = {"Li": "7Li", "Ti": "47Ti", "O": "17O", "Al": "27Al"}
+GEHLENITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gehlenite"
 
 
 def site_targets(frames, symbol):
-    z = {"Li": 3, "Ti": 22, "O": 8}[symbol]
+    from ase.data import atomic_numbers
+
+    z = atomic_numbers[symbol]
     efg = [a.arrays["efg"][a.numbers == z] for a in frames]
     owner = np.concatenate([np.full(len(e), i) for i, e in enumerate(efg)])
     return np.concatenate(efg), owner
@@ -42,8 +46,8 @@ def fit_predict(x2, x0, y, train, test, regularizer, n_sparse):
     return pred, fit, time.perf_counter() - start
 
 
-def scores(V_ref, pred, isotope):
-    report = metrics(V_ref, l2_to_symmetric_traceless(pred), isotope, units="V/A^2")
+def scores(V_ref, pred, isotope, units):
+    report = metrics(V_ref, l2_to_symmetric_traceless(pred), isotope, units=units)
     return {k: report[QUANTITIES[k].name]["mae"] for k in ("cq_tilde", "eta_tilde", "omega_q")}
 
 
@@ -51,6 +55,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--structures", type=int, default=300)
     p.add_argument("--species", default="Li")
+    p.add_argument("--gehlenite", action="store_true",
+                   help="the CASTEP gehlenite cells of ../shared/data/gehlenite (EFGs in au) instead of LTO")
     p.add_argument("--cutoff", type=float, default=6.0)
     p.add_argument("--small-cutoff", type=float, default=4.5, help="local cutoff of the cheaper local + LODE model")
     p.add_argument("--max-radial", type=int, default=6)
@@ -72,7 +78,19 @@ def main():
                         "scaled globally; the lambda=0 factor stays local)")
     args = p.parse_args()
 
-    frames = lto.generate(args.structures, progress=False)
+    if args.gehlenite:
+        import ase.io
+
+        paths = sorted(GEHLENITE.glob("*.magres"))
+        if not paths:
+            raise SystemExit(f"no data at {GEHLENITE}")
+        frames = [ase.io.read(path, format="magres") for path in paths]
+        args.structures = len(frames)
+        units = "au"
+    else:
+        frames = lto.generate(args.structures, progress=False)
+        units = "V/A^2"
+    species = sorted({int(z) for a in frames for z in a.numbers})
     V, owner = site_targets(frames, args.species)
     y = symmetric_traceless_to_l2(V)
     rng = np.random.default_rng(0)
@@ -88,7 +106,7 @@ def main():
     def local(cutoff):
         start = time.perf_counter()
         calc = LambdaSOAP(o3_lambda=2, cutoff=cutoff, max_radial=args.max_radial, max_angular=args.max_angular,
-                          atomic_gaussian_width=args.width, species=[3, 8, 22])
+                          atomic_gaussian_width=args.width, species=species)
         x = calc.compute_many(frames, (0, 2), center_species=args.species)
         return x[2], x[0][:, 0], time.perf_counter() - start
 
@@ -97,7 +115,7 @@ def main():
         ms = MultiScaleLambdaSOAP(cutoff=cutoff, max_radial=args.max_radial, max_angular=args.max_angular,
                                   atomic_gaussian_width=args.width, lode_cutoff=args.lode_cutoff,
                                   lode_max_radial=args.lode_max_radial, lode_max_angular=args.lode_max_angular,
-                                  lode_atomic_gaussian_width=args.lode_width, species=[3, 8, 22],
+                                  lode_atomic_gaussian_width=args.lode_width, species=species,
                                   normalize=args.lode_scaling == "centre")
         x = ms.compute_many(frames, (0, 2), center_species=args.species)
         x2, x0 = x[2], x[0][:, 0]
@@ -109,7 +127,7 @@ def main():
     def potential():
         start = time.perf_counter()
         lode = LODE(cutoff=args.lode_cutoff, max_radial=args.lode_max_radial, max_angular=2,
-                    atomic_gaussian_width=args.lode_width, species=[3, 8, 22])
+                    atomic_gaussian_width=args.lode_width, species=species)
         v = lode.compute(frames, center_species=args.species)
         v2 = np.moveaxis(v[..., 4:9].reshape(len(v), -1, 5), 2, 1)  # (n, 5, n_species * max_radial)
         v2 = v2 / np.sqrt(np.mean(np.sum(v2[train_all] ** 2, axis=(1, 2))))
@@ -121,13 +139,13 @@ def main():
             a2, a0 = combined(x2, x0, w)
             for reg in args.regularizers:
                 pred, _, _ = fit_predict(a2, a0, y, train, valid, reg, args.n_sparse)
-                s = scores(V[valid], pred, iso)["omega_q"]
+                s = scores(V[valid], pred, iso, units)["omega_q"]
                 if best is None or s < best[0]:
                     best = (s, w, reg)
         _, w, reg = best
         a2, a0 = combined(x2, x0, w)
         pred, t_fit, t_pred = fit_predict(a2, a0, y, train_all, test, reg, args.n_sparse)
-        s = scores(V[test], pred, iso)
+        s = scores(V[test], pred, iso, units)
         print(f"{name:34s} C~Q {s['cq_tilde']:.4f}  eta~ {s['eta_tilde']:.4f}  omega_Q {s['omega_q']:.3f} kHz  "
               f"| w={w} reg={reg:g} features {t_features:.1f} s fit {t_fit:.1f} s predict {t_pred:.2f} s "
               f"(F={a2.shape[2]}, F0={a0.shape[1]})")
