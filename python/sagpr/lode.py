@@ -53,11 +53,11 @@ def _data_and_centers(frames, species, center_species):
 
 
 def _ewald_width(width, ewald_width):
-    # Default: reciprocal space only (ewald_width = width). The GTO basis reaches ~4x its cutoff,
-    # so any real-space part needs long neighbour lists; for the smooth LODE Gaussians (~1 A)
-    # the reciprocal sum is the cheap one on cells of up to ~1500 atoms. Any value >= width gives
-    # the same coefficients to the accuracy (tested).
-    return float(width if ewald_width is None else ewald_width)
+    # Default split: Gaussians twice as wide in reciprocal space. With sigma = 0.5 A it was the
+    # fastest of 0.5 (reciprocal only), 0.75, 1 and 1.5 A on 42-atom LTO cells (6x faster than
+    # reciprocal only) and on a 1512-atom cell (4.6x); any value >= width gives the same
+    # coefficients to the accuracy (tested).
+    return float(2.0 * width if ewald_width is None else ewald_width)
 
 
 class LODE:
@@ -66,7 +66,7 @@ class LODE:
     cutoff, max_radial, max_angular : GTO basis, as lambda-SOAP's (the basis decays smoothly;
         cutoff sets its widths, the potential is projected over all space).
     atomic_gaussian_width : sigma of the smeared atoms (A); larger is smoother and cheaper.
-    ewald_width : Gaussian width of the reciprocal-space part (>= sigma; None: sigma, reciprocal only).
+    ewald_width : Gaussian width of the reciprocal-space part (>= sigma; None: 2 sigma; sigma: reciprocal only).
     accuracy : relative truncation of the Ewald sums.
     include_center : keep the centre's own Gaussian in its potential (default: excluded, the
         potential "seen" by the centre).

@@ -152,7 +152,7 @@ SETTINGS: Dict[str, Setting] = dict([
     _s("lode_max_angular", 3, "lode", _int_at_least(0), "largest angular channel of the LODE expansion", True),
     _s("lode_atomic_gaussian_width", 0.5, "lode", _positive, "width of the Gaussians whose potential LODE expands (A)"),
     _s("lode_ewald_width", None, "lode", _optional(_positive),
-       "Ewald splitting width >= lode_atomic_gaussian_width (None: equal, reciprocal space only)"),
+       "Ewald splitting width >= lode_atomic_gaussian_width (None: twice it; equal: reciprocal space only)"),
     _s("lode_accuracy", 1e-8, "lode", _positive, "relative truncation of the LODE Ewald sums"),
     _s("lode_include_center", False, "lode", _bool, "keep the centre's own Gaussian in its LODE potential"),
     _s("lode_weight", 0.9, "lode", _fraction, "w of the kernel (1 - w) K_local + w K_LODE"),
