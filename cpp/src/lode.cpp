@@ -359,7 +359,6 @@ void LodeExpansion::compute_frame(const Frame& frame, const std::vector<int>& ce
     const auto& h = hypers_;
     const int n_max = h.max_radial, l_max = h.max_angular, ls = l_max + 1, lm_size = ls * ls;
     const int n_species = static_cast<int>(h.species.size());
-    const int q_size = n_species * n_max;
     const size_t size = static_cast<size_t>(density_size());
     const int n_centers = static_cast<int>(centers.size());
     const bool periodic = frame.periodic();
@@ -499,7 +498,6 @@ void LodeExpansion::compute_frame(const Frame& frame, const std::vector<int>& ce
             for (int n = 0; n < n_max; ++n) c[(static_cast<size_t>(own) * n_max + n) * lm_size] -= self_long_range_[n];
         }
     });
-    (void)q_size;
 }
 
 void LodeExpansion::compute(const std::vector<Frame>& frames, const std::vector<int>& center_species, double* out) const {
