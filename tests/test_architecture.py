@@ -10,6 +10,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "python"
 #: the only modules that call sagpr._core: each owns the concept it calls it for
 CORE_OWNERS = {
     "sagpr.descriptors",  # lambda-SOAP
+    "sagpr.lode",  # LODE expansion and multi-scale features
     "sagpr.neighbors",  # neighbour lists
     "sagpr.reference",  # point-charge Ewald EFGs
     "sagpr.parallel",  # OpenMP threads

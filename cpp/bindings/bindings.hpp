@@ -25,5 +25,6 @@ void bind_neighbors(py::module_& m);
 void bind_descriptors(py::module_& m);
 void bind_ewald(py::module_& m);
 void bind_kernels(py::module_& m);
+void bind_lode(py::module_& m);
 
 }  // namespace sagpr_bindings

@@ -42,6 +42,7 @@ PYBIND11_MODULE(_core, m) {
     sagpr_bindings::bind_descriptors(m);
     sagpr_bindings::bind_ewald(m);
     sagpr_bindings::bind_kernels(m);
+    sagpr_bindings::bind_lode(m);
 
     m.def("set_num_threads", [](int n) {
         if (n < 1) throw py::value_error("the number of threads must be at least 1");

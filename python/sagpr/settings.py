@@ -2,7 +2,8 @@
 
 The estimators (sagpr.models), the descriptor (sagpr.LambdaSOAP), the workflows (tuning, the
 comparison) and the command line all read this table; none keeps defaults or rules of its own.
-Parts: "descriptor" (lambda-SOAP), "gpr" (kernel and solver), "model" (what is learned).
+Parts: "descriptor" (lambda-SOAP), "gpr" (kernel and solver), "model" (what is learned),
+"lode" (long-range features, sagpr.lode).
 
     >>> from sagpr import settings
     >>> settings.default("max_radial")
@@ -17,7 +18,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Tuple
 
-__all__ = ["Setting", "SETTINGS", "DESCRIPTOR", "GPR", "PRESETS", "default", "defaults", "check", "check_all",
+__all__ = ["Setting", "SETTINGS", "DESCRIPTOR", "GPR", "LODE", "PRESETS", "default", "defaults", "check", "check_all",
            "split", "parse", "is_integer", "describe"]
 
 
@@ -70,6 +71,12 @@ def _choice(*options):
             raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
 
     return check
+
+
+def _fraction(name, value):
+    _real(name, value)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
 
 
 def _bool(name, value):
@@ -156,12 +163,27 @@ SETTINGS: Dict[str, Setting] = dict([
     _s("prediction", "auto", "gpr", _choice("auto", "kernel", "contracted"), "prediction route"),
     _s("random_state", 0, "gpr", _int_at_least(0), "seed of the first FPS pick and of feature sampling", True),
     _s("progress", True, "gpr", _bool, "show progress bars on long steps"),
+    # long-range (LODE) features, sagpr.lode (issue 18); defaults: the best of bench/lode_lto.py on
+    # LTO 7Li (a compact basis, so the potential's l = 2 block is close to the field gradient)
+    _s("lode_cutoff", 1.5, "lode", _positive, "cutoff setting the widths of the LODE GTO basis (A)"),
+    _s("lode_max_radial", 3, "lode", _int_at_least(1), "LODE radial basis functions", True),
+    _s("lode_max_angular", 3, "lode", _int_at_least(0), "largest angular channel of the LODE expansion", True),
+    _s("lode_atomic_gaussian_width", 0.5, "lode", _positive, "width of the Gaussians whose potential LODE expands (A)"),
+    _s("lode_ewald_width", None, "lode", _optional(_positive),
+       "Ewald splitting width >= lode_atomic_gaussian_width (None: twice it; equal: reciprocal space only)"),
+    _s("lode_accuracy", 1e-8, "lode", _positive, "relative truncation of the LODE Ewald sums"),
+    _s("lode_include_center", False, "lode", _bool, "keep the centre's own Gaussian in its LODE potential"),
+    _s("lode_weight", 0.9, "lode", _fraction, "w of the kernel (1 - w) K_local + w K_LODE"),
+    _s("lode_features", "potential", "lode", _choice("potential", "product"),
+       "LODE features of a model: the potential's own lambda block (nu = 1, one scale per model) or rho x V"),
 ])
 
 #: lambda-SOAP hyperparameters, in the order of sagpr.LambdaSOAP's keywords
 DESCRIPTOR: Tuple[str, ...] = tuple(n for n, s in SETTINGS.items() if s.part == "descriptor")
 #: kernel and solver hyperparameters
 GPR: Tuple[str, ...] = tuple(n for n, s in SETTINGS.items() if s.part == "gpr")
+#: long-range (LODE) feature hyperparameters (sagpr.lode)
+LODE: Tuple[str, ...] = tuple(n for n, s in SETTINGS.items() if s.part == "lode")
 
 #: Named sets of fixed values the workflows start from (explicit choices, not defaults: anything a
 #: preset leaves out takes the default above, in cross-validation and in the saved model alike).
@@ -189,8 +211,8 @@ def default(name):
 
 def defaults(part: str) -> Dict[str, object]:
     """{name: default} of every hyperparameter of `part` ("descriptor", "gpr" or "model")."""
-    if part not in ("descriptor", "gpr", "model"):
-        raise ValueError(f"part must be 'descriptor', 'gpr' or 'model', got {part!r}")
+    if part not in ("descriptor", "gpr", "model", "lode"):
+        raise ValueError(f"part must be 'descriptor', 'gpr', 'model' or 'lode', got {part!r}")
     return {n: s.default for n, s in SETTINGS.items() if s.part == part}
 
 
@@ -214,6 +236,9 @@ def check_all(params: Mapping[str, object]):
     lam, lmax = params.get("o3_lambda"), params.get("max_angular")
     if lam is not None and lmax is not None and lam > 2 * lmax:
         raise ValueError(f"o3_lambda={lam} needs max_angular >= {(lam + 1) // 2} to have any feature")
+    width, ewald = params.get("lode_atomic_gaussian_width"), params.get("lode_ewald_width")
+    if width is not None and ewald is not None and ewald < width:
+        raise ValueError(f"lode_ewald_width must be at least lode_atomic_gaussian_width ({width!r}), got {ewald!r}")
     if params.get("prediction") == "contracted" and params.get("zeta") not in (None, 1, 2):
         raise ValueError(f"prediction='contracted' needs zeta 1 or 2, got zeta={params['zeta']}")
 
@@ -235,6 +260,10 @@ def split(params: Mapping[str, object]) -> Tuple[Dict[str, object], Dict[str, ob
     if unknown:
         raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)}; descriptor: {', '.join(DESCRIPTOR)}; "
                          f"GPR: {', '.join(GPR)}")
+    lode = sorted(n for n in params if SETTINGS[n].part == "lode")
+    if lode:  # refused rather than silently dropped
+        raise ValueError(f"{', '.join(lode)}: LODE hyperparameters are not part of the local-feature workflows yet; "
+                         f"use sagpr.models.lode_tensor.LodeTensorModel")
     values = {n: _as_integer(n, params.get(n, SETTINGS[n].default)) for n in DESCRIPTOR + GPR}
     check_all(values)
     return {n: values[n] for n in DESCRIPTOR}, {n: values[n] for n in GPR}
