@@ -18,6 +18,12 @@ using IntArray = py::array_t<int, py::array::c_style | py::array::forcecast>;
 sagpr::Frame frame_from_arrays(const DoubleArray& positions, const IntArray& numbers,
                                const DoubleArray& cell, const py::sequence& pbc);
 
+// Frames from a list of (positions, numbers, cell, pbc) tuples.
+std::vector<sagpr::Frame> frames_from_list(const py::list& frames);
+
+// Number of centres of the given species (LambdaSoap::select_centers) in all frames.
+py::ssize_t count_centers(const std::vector<sagpr::Frame>& frames, const std::vector<int>& center_species);
+
 // Copy a row-major Eigen matrix into a new NumPy array of the given shape.
 py::array_t<double> to_numpy(const std::vector<double>& data, const std::vector<py::ssize_t>& shape);
 

@@ -5,27 +5,6 @@
 #include "sagpr/spherical_harmonics.hpp"
 
 namespace sagpr_bindings {
-namespace {
-
-std::vector<sagpr::Frame> frames_from_list(const py::list& frames) {
-    std::vector<sagpr::Frame> out;
-    out.reserve(py::len(frames));
-    for (const auto& item : frames) {
-        auto t = item.cast<py::tuple>();
-        if (py::len(t) != 4) throw py::value_error("each frame must be (positions, numbers, cell, pbc)");
-        out.push_back(frame_from_arrays(t[0].cast<DoubleArray>(), t[1].cast<IntArray>(), t[2].cast<DoubleArray>(),
-                                        t[3].cast<py::sequence>()));
-    }
-    return out;
-}
-
-py::ssize_t count_centers(const std::vector<sagpr::Frame>& frames, const std::vector<int>& center_species) {
-    py::ssize_t n = 0;
-    for (const auto& f : frames) n += static_cast<py::ssize_t>(sagpr::LambdaSoap::select_centers(f, center_species).size());
-    return n;
-}
-
-}  // namespace
 
 void bind_descriptors(py::module_& m) {
     py::class_<sagpr::LambdaSoap>(m, "LambdaSoap", "lambda-SOAP calculator (see sagpr.LambdaSOAP)")

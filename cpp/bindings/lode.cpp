@@ -4,24 +4,6 @@
 namespace sagpr_bindings {
 namespace {
 
-std::vector<sagpr::Frame> lode_frames(const py::list& frames) {
-    std::vector<sagpr::Frame> out;
-    out.reserve(py::len(frames));
-    for (const auto& item : frames) {
-        auto t = item.cast<py::tuple>();
-        if (py::len(t) != 4) throw py::value_error("each frame must be (positions, numbers, cell, pbc)");
-        out.push_back(frame_from_arrays(t[0].cast<DoubleArray>(), t[1].cast<IntArray>(), t[2].cast<DoubleArray>(),
-                                        t[3].cast<py::sequence>()));
-    }
-    return out;
-}
-
-py::ssize_t lode_centers(const std::vector<sagpr::Frame>& frames, const std::vector<int>& center_species) {
-    py::ssize_t n = 0;
-    for (const auto& f : frames) n += static_cast<py::ssize_t>(sagpr::LambdaSoap::select_centers(f, center_species).size());
-    return n;
-}
-
 sagpr::LodeHypers lode_hypers(double cutoff, int max_radial, int max_angular, double width, double ewald_width,
                               double accuracy, bool include_center, std::vector<int> species) {
     sagpr::LodeHypers h;
@@ -55,9 +37,9 @@ void bind_lode(py::module_& m) {
         .def(
             "compute",
             [](const sagpr::LodeExpansion& self, const py::list& frames, const std::vector<int>& center_species) {
-                auto data = lode_frames(frames);
+                auto data = frames_from_list(frames);
                 const auto& h = self.hypers();
-                const py::ssize_t n = lode_centers(data, center_species);
+                const py::ssize_t n = count_centers(data, center_species);
                 py::array_t<double> out({n, py::ssize_t(h.species.size()), py::ssize_t(h.max_radial),
                                          py::ssize_t((h.max_angular + 1) * (h.max_angular + 1))});
                 double* ptr = out.mutable_data();
@@ -72,7 +54,7 @@ void bind_lode(py::module_& m) {
         .def(
             "compute_atoms",
             [](const sagpr::LodeExpansion& self, const py::tuple& frame, const std::vector<int>& atoms) {
-                auto data = lode_frames(py::list(py::make_tuple(frame)));
+                auto data = frames_from_list(py::list(py::make_tuple(frame)));
                 const auto& h = self.hypers();
                 for (int a : atoms)
                     if (a < 0 || a >= data[0].size()) throw py::value_error("atom index out of range");
@@ -149,8 +131,8 @@ void bind_lode(py::module_& m) {
         .def(
             "compute",
             [](const sagpr::LodeProduct& self, const py::list& frames, const std::vector<int>& center_species) {
-                auto data = lode_frames(frames);
-                const py::ssize_t n = lode_centers(data, center_species);
+                auto data = frames_from_list(frames);
+                const py::ssize_t n = count_centers(data, center_species);
                 py::list arrays;
                 std::vector<double*> ptrs;
                 for (int k = 0; k < self.n_lambdas(); ++k) {

@@ -1,4 +1,5 @@
 #include "bindings.hpp"
+#include "sagpr/lambda_soap.hpp"
 
 #include <omp.h>
 
@@ -25,6 +26,24 @@ sagpr::Frame frame_from_arrays(const DoubleArray& positions, const IntArray& num
     frame.cell = Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(cell.data());
     for (int k = 0; k < 3; ++k) frame.pbc[k] = pbc[k].cast<bool>();
     return frame;
+}
+
+std::vector<sagpr::Frame> frames_from_list(const py::list& frames) {
+    std::vector<sagpr::Frame> out;
+    out.reserve(py::len(frames));
+    for (const auto& item : frames) {
+        auto t = item.cast<py::tuple>();
+        if (py::len(t) != 4) throw py::value_error("each frame must be (positions, numbers, cell, pbc)");
+        out.push_back(frame_from_arrays(t[0].cast<DoubleArray>(), t[1].cast<IntArray>(), t[2].cast<DoubleArray>(),
+                                        t[3].cast<py::sequence>()));
+    }
+    return out;
+}
+
+py::ssize_t count_centers(const std::vector<sagpr::Frame>& frames, const std::vector<int>& center_species) {
+    py::ssize_t n = 0;
+    for (const auto& f : frames) n += static_cast<py::ssize_t>(sagpr::LambdaSoap::select_centers(f, center_species).size());
+    return n;
 }
 
 py::array_t<double> to_numpy(const std::vector<double>& data, const std::vector<py::ssize_t>& shape) {

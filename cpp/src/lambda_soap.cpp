@@ -1,3 +1,4 @@
+#include "sagpr/parallel_for.hpp"
 #include "sagpr/lambda_soap.hpp"
 
 #include <Eigen/Dense>
@@ -20,22 +21,6 @@ double cutoff_function(double r, double cutoff, double width) {
     if (r >= cutoff) return 0.0;
     if (width <= 0.0 || r <= cutoff - width) return 1.0;
     return 0.5 * (1.0 + std::cos(pi * (r - cutoff + width) / width));
-}
-
-// Runs body(i) for i in [0, n) on OpenMP threads and rethrows the first exception.
-template <typename Body>
-void parallel_for(int64_t n, Body body) {
-    std::exception_ptr error = nullptr;
-#pragma omp parallel for schedule(dynamic, 4)
-    for (int64_t i = 0; i < n; ++i) {
-        try {
-            body(i);
-        } catch (...) {
-#pragma omp critical
-            if (!error) error = std::current_exception();
-        }
-    }
-    if (error) std::rethrow_exception(error);
 }
 
 }  // namespace

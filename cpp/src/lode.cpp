@@ -12,6 +12,7 @@
 //    [phi_sigma - phi_sigma_t] (short range, real space) + phi_sigma_t (reciprocal space); the
 //    short-range images have cell average 2pi (sigma_t^2 - sigma^2) N_a/V, subtracted so the
 //    result is that of the reciprocal sum alone (zero cell average) for any sigma_t.
+#include "sagpr/parallel_for.hpp"
 #include "sagpr/lode.hpp"
 
 #include <Eigen/Dense>
@@ -32,21 +33,6 @@ namespace {
 
 constexpr double pi = 3.14159265358979323846;
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-template <typename Body>
-void parallel_for(int64_t n, Body body) {
-    std::exception_ptr error = nullptr;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t i = 0; i < n; ++i) {
-        try {
-            body(i);
-        } catch (...) {
-#pragma omp critical
-            if (!error) error = std::current_exception();
-        }
-    }
-    if (error) std::rethrow_exception(error);
-}
 
 // Spherical Bessel functions j_l(x), l = 0..l_max (A&S 10.1). Series below 1; upward recurrence
 // j_{l+1} = (2l+1)/x j_l - j_{l-1} where it is stable (l < x); Miller's downward recurrence
