@@ -15,6 +15,7 @@ _EXPORTS = {
     "TensorModel": "sagpr.models",
     "ScalarModel": "sagpr.models",
     "CartesianTensorModel": "sagpr.models.structure",
+    "LodeTensorModel": "sagpr.models.lode_tensor",
     "load": "sagpr.models",
     "set_num_threads": "sagpr.parallel",
     "get_num_threads": "sagpr.parallel",
@@ -25,7 +26,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "io", "nmr", "tensors", "isotopes", "rotations", "metrics", "reference", "datasets", "descriptors",
     "models", "workflows", "plots", "distributed", "parallel", "units", "quantities", "uncertainty", "spectra",
-    "cartesian",
+    "cartesian", "lode",
 }
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES) + ["__version__"]
