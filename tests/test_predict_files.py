@@ -185,3 +185,16 @@ def test_out_of_domain_sites_are_named(setup, tmp_path, capsys):
     out = read(tmp_path / "o.xyz", ":")
     li = out[1].numbers == 3
     assert np.nanmin(out[1].arrays["relative_std"][li]) > np.nanmax(out[0].arrays["relative_std"][li])
+
+
+@pytest.mark.parametrize("argv", [["dynamics", "{junk}", "--model", "{model}", "--timestep", "10fs", "--out", "{out}"],
+                                  ["tensor", "train", "--data", "{junk}", "--target", "mu", "--out", "{out}"],
+                                  ["spectrum", "{junk}", "--species", "Li", "--field", "14.1T", "--out", "{out}"]])
+def test_binary_garbage_is_not_a_text_file_for_every_reader(setup, tmp_path, capsys, argv):
+    d, _ = setup
+    junk = tmp_path / "junk.xyz"
+    junk.write_bytes(bytes(range(256)) * 2)
+    args = [a.format(junk=junk, model=d / "li.sagpr", out=tmp_path / "out") for a in argv]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"{junk.name}: not a text file" in err and len(err.strip().splitlines()) == 1

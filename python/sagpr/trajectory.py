@@ -93,6 +93,9 @@ def index_frames(path: PathLike, *, progress: bool = False) -> FrameIndex:
     after a blank line (where ase would silently stop reading).
     """
     require_extxyz(path)
+    from .io import check_text_file
+
+    check_text_file(path)  # binary garbage is "not a text file", not a count line made of bytes
     path = os.path.abspath(path)
     offsets, natoms, lines = array("q"), array("q"), array("q")
     line_no = 0  # lines read so far

@@ -60,8 +60,11 @@ def _paths(patterns):
 def _frames(patterns):
     import ase.io
 
+    from sagpr.io import check_text_file
+
     frames = []
     for path in _paths(patterns):
+        check_text_file(path)
         try:
             read = ase.io.read(str(path), ":")
         except Exception as err:  # ase raises many types for unreadable files
