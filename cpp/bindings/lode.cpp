@@ -130,22 +130,7 @@ void bind_lode(py::module_& m) {
                                })
         .def(
             "compute",
-            [](const sagpr::LodeProduct& self, const py::list& frames, const std::vector<int>& center_species) {
-                auto data = frames_from_list(frames);
-                const py::ssize_t n = count_centers(data, center_species);
-                py::list arrays;
-                std::vector<double*> ptrs;
-                for (int k = 0; k < self.n_lambdas(); ++k) {
-                    py::array_t<double> out({n, py::ssize_t(self.n_components(k)), py::ssize_t(self.n_features(k))});
-                    ptrs.push_back(out.mutable_data());
-                    arrays.append(out);
-                }
-                {
-                    py::gil_scoped_release release;
-                    self.compute(data, center_species, ptrs);
-                }
-                return arrays;
-            },
+            &compute_features<sagpr::LodeProduct>,
             py::arg("frames"), py::arg("center_species"),
             "Features [(n_centers, 2*lambda+1, n_features) per o3_lambda].");
 }

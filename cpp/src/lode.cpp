@@ -12,6 +12,7 @@
 //    [phi_sigma - phi_sigma_t] (short range, real space) + phi_sigma_t (reciprocal space); the
 //    short-range images have cell average 2pi (sigma_t^2 - sigma^2) N_a/V, subtracted so the
 //    result is that of the reciprocal sum alone (zero cell average) for any sigma_t.
+#include "sagpr/hermite.hpp"
 #include "sagpr/parallel_for.hpp"
 #include "sagpr/lode.hpp"
 
@@ -115,19 +116,7 @@ LodeHypers checked(LodeHypers h) {
 }  // namespace
 
 void LodeExpansion::Spline::evaluate(double x, int stride, double* out) const {
-    double t = x / spacing;
-    int k = static_cast<int>(t);
-    if (k >= n_nodes - 1) k = n_nodes - 2;
-    if (k < 0) k = 0;
-    t -= k;
-    const double t2 = t * t, t3 = t2 * t;
-    const double h00 = 2 * t3 - 3 * t2 + 1, h10 = (t3 - 2 * t2 + t) * spacing;
-    const double h01 = -2 * t3 + 3 * t2, h11 = (t3 - t2) * spacing;
-    const double* v0 = &values[static_cast<size_t>(k) * stride];
-    const double* v1 = v0 + stride;
-    const double* d0 = &derivatives[static_cast<size_t>(k) * stride];
-    const double* d1 = d0 + stride;
-    for (int i = 0; i < stride; ++i) out[i] = h00 * v0[i] + h10 * d0[i] + h01 * v1[i] + h11 * d1[i];
+    hermite_evaluate(x, spacing, n_nodes, stride, values.data(), derivatives.data(), out);
 }
 
 LodeExpansion::LodeExpansion(LodeHypers hypers) : hypers_(checked(std::move(hypers))) {

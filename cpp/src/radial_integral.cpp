@@ -1,3 +1,4 @@
+#include "sagpr/hermite.hpp"
 #include "sagpr/radial_integral.hpp"
 
 #include <Eigen/Dense>
@@ -138,21 +139,7 @@ void RadialIntegral::integrate(double d, double* values, double* derivatives) co
 }
 
 void RadialIntegral::evaluate(double d, double* out) const {
-    const int stride = n_max_ * (l_max_ + 1);
-    double t = d / spacing_;
-    int k = static_cast<int>(t);
-    if (k >= n_nodes_ - 1) k = n_nodes_ - 2;
-    if (k < 0) k = 0;
-    t -= k;
-    // Cubic Hermite basis on [node k, node k+1].
-    const double t2 = t * t, t3 = t2 * t;
-    const double h00 = 2 * t3 - 3 * t2 + 1, h10 = (t3 - 2 * t2 + t) * spacing_;
-    const double h01 = -2 * t3 + 3 * t2, h11 = (t3 - t2) * spacing_;
-    const double* v0 = &values_[static_cast<size_t>(k) * stride];
-    const double* v1 = v0 + stride;
-    const double* d0 = &derivatives_[static_cast<size_t>(k) * stride];
-    const double* d1 = d0 + stride;
-    for (int i = 0; i < stride; ++i) out[i] = h00 * v0[i] + h10 * d0[i] + h01 * v1[i] + h11 * d1[i];
+    hermite_evaluate(d, spacing_, n_nodes_, n_max_ * (l_max_ + 1), values_.data(), derivatives_.data(), out);
 }
 
 }  // namespace sagpr
