@@ -96,6 +96,23 @@ def test_fps_matches_reference_and_is_deterministic():
     np.testing.assert_array_equal(idx, again)
 
 
+def test_pruned_fps_picks_exactly_what_the_plain_algorithm_picks():
+    """The C++ FPS skips rows by the triangle inequality: on clustered data (where most rows are
+    skipped late in the run), with near-duplicates and all picks, it must equal the plain max-min
+    selection pick for pick, distances included."""
+    rng = np.random.default_rng(8)
+    centres = rng.normal(size=(12, 6))
+    x = np.repeat(centres, 40, axis=0) + 1e-3 * rng.normal(size=(480, 6))
+    x[100] = x[101]  # an exact duplicate inside a cluster
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    for first in (0, 137):
+        idx, dist = _core.farthest_point_sampling(x, len(x), first)
+        ref = reference_fps(x, len(x), first)
+        assert list(idx) == ref
+        d_ref = [min(((x[ref[i]] - x[ref[j]]) ** 2).sum() for j in range(i)) for i in range(1, 60)]
+        np.testing.assert_allclose(dist[1:60], d_ref, rtol=0, atol=1e-12)
+
+
 def test_fps_never_repeats_and_active_set_stops_at_duplicates():
     x = np.repeat(np.eye(3), 4, axis=0)  # 3 distinct points, each 4 times
     idx, _ = _core.farthest_point_sampling(x, 12, 0)

@@ -59,6 +59,9 @@ class CompareSettings:
     b0: Sequence[float] = (0.0, 0.0, 1.0)
     resolution_khz: float = 10.0
     models: Sequence[str] = MODELS
+    # n_features of the CV fits during the searches (None: all features); the final models and
+    # learning curves always use every feature. A cheaper kernel for the search (reproduce: 400).
+    search_n_features: Optional[int] = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -184,7 +187,9 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
     cv = CrossValidator(sites, train, models=models, tensor_objective=settings.tensor_objective,
                         n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
                         b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv",
-                        shared_active_set=settings.shared_active_set, sign_convention=settings.sign_convention)
+                        shared_active_set=settings.shared_active_set, sign_convention=settings.sign_convention,
+                        search_params=({} if settings.search_n_features is None
+                                       else {"n_features": int(settings.search_n_features)}))
 
     t0 = time.perf_counter()
     searches, best = _run_searches(cv, models, factors, fixed, cache_root, out, tick)

@@ -60,12 +60,15 @@ class CrossValidator:
     folds, the scalar models and the regularizer values share one kernel (fold_fits; several
     times faster); False fits every fold separately (its own active set). Sparse GPR only: a
     full GPR (n_sparse >= the fold's sites) is always fitted per fold.
+    search_params: hyperparameters added to every CV fit but not searched or reported, e.g.
+    {"n_features": 400}: the search scores models on selected features (a cheaper kernel), the
+    final models use the features whole.
     """
 
     def __init__(self, sites, train, *, models: Sequence[str] = MODELS, tensor_objective: str = "metric",
                  n_folds: int = 5, seed: int = 0, by_structure: bool = True, b0=(0.0, 0.0, 1.0),
                  store: Optional[FeatureStore] = None, cache_dir=None, shared_active_set: bool = True,
-                 sign_convention: str = "signed"):
+                 sign_convention: str = "signed", search_params: Optional[dict] = None):
         if tensor_objective not in TENSOR_OBJECTIVES:
             raise ValueError(f"tensor_objective must be one of {TENSOR_OBJECTIVES}, got {tensor_objective!r}")
         self.sites = sites
@@ -93,6 +96,12 @@ class CrossValidator:
                           "seed": self.seed, "by_structure": self.by_structure, "b0": list(self.b0),
                           "active_set": "shared" if self.shared_active_set else "per fold",
                           **({"sign_convention": sign_convention} if sign_convention != "signed" else {})}
+        self.search_params = dict(search_params or {})
+        if self.search_params:
+            from sagpr import settings as hyperparameters
+
+            hyperparameters.check_all(self.search_params)
+            self._key_base["search_params"] = self.search_params
         self.n_fits = 0
 
     def _prepare(self):
@@ -117,6 +126,7 @@ class CrossValidator:
         return {**self._key_base, "model": model, "objective": objective, "params": params}
 
     def _fit_model(self, model: str, params: dict) -> List[float]:
+        params = {**params, **self.search_params}
         s = self.sites
         folds = self._prepare()
         shared = None

@@ -38,6 +38,13 @@ class FeatureStore:
         keys = {int(lam): (int(lam),) + tuple(float(v) for v in desc.values()) for lam in o3_lambdas}
         missing = [lam for lam, key in keys.items() if key not in self._store]
         if missing:
+            # drop old settings before computing, not after: old and new features of 40,000 sites
+            # must not be held at once
+            wanted = set(keys.values())
+            while sum(v.nbytes for k, v in self._store.items() if k not in wanted) > 0 and \
+                    sum(v.nbytes for v in self._store.values()) > self.max_bytes:
+                oldest = next(k for k in self._store if k not in wanted)
+                del self._store[oldest]
             calc = LambdaSOAP(o3_lambda=missing[0], species=self.species, normalize=True, **desc)
             feats = calc.compute_many(self.sites.frames, o3_lambdas=missing, center_species=[self.sites.species])
             for lam in missing:

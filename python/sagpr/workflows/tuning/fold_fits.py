@@ -36,23 +36,37 @@ class FoldSystems:
     """
 
     @classmethod
-    def build(cls, model, x, x0, folds: Sequence[np.ndarray], *, max_kernel_bytes: float = 8e9):
-        """x, x0: features of the n training sites; folds: validation indices (into the n) of each
-        fold. None when a fold's training part has no more usable sites than n_sparse (a
-        per-fold fit is then a full GPR) or the kernel would exceed max_kernel_bytes."""
+    def build(cls, model, x, x0, folds: Sequence[np.ndarray], *, rows=None, max_kernel_bytes: float = 8e9):
+        """x, x0: features of the n training sites (or, with `rows`, of more sites: the training
+        sites are x[rows]); folds: validation indices (into the n) of each fold, disjoint. None when
+        a fold's training part has no more usable sites than n_sparse (a per-fold fit is then a
+        full GPR) or the kernel would exceed max_kernel_bytes."""
         d = x.shape[1]
+        n = len(x) if rows is None else len(rows)
         n_active = int(model.n_sparse)
         grow = 1.2 * len(folds) / max(len(folds) - 1, 1)
-        if len(x) * d * np.ceil(grow * n_active) * d * 8 > max_kernel_bytes:
+        if n * d * np.ceil(grow * n_active) * d * 8 > max_kernel_bytes:
             return None
+        # The kernel's rows are stored fold after fold, so a fold's block of rows is a view (no
+        # copy of a GB-sized slice per fold); positions map a training site to its row.
+        order = np.concatenate([np.asarray(va, dtype=int) for va in folds])
+        if len(order) != n or len(np.unique(order)) != n:
+            raise ValueError("the folds' validation parts must cover the training sites once each")
+        take = order if rows is None else np.asarray(rows)[order]
+        x, x0 = x[take], x0[take]
+        self = cls()
+        self.position = np.empty(n, dtype=int)
+        self.position[order] = np.arange(n)
+        bounds = np.cumsum([0] + [len(va) for va in folds])
+        self.fold_rows = [slice(int(a) * d, int(b) * d) for a, b in zip(bounds[:-1], bounds[1:])]
         sel, sel0 = model.select_features(ArraySource(x, x0, None))
         x, x0 = gpr.transform(x, x0, model.o3_lambda, sel, sel0)
-        usable = gpr.nonzero_environments(x)
+        usable = gpr.nonzero_environments(x)[self.position]  # by training site
         if any(usable.sum() - usable[va].sum() <= n_active for va in folds):
             return None
-        self = cls()
         self.d = d
         candidates = np.flatnonzero(usable)
+        x0_sites = x0[self.position]  # site order: the same farthest-point ordering as before
         # Each fold's active set: the first n_sparse points of one farthest-point ordering of the
         # whole training set that lie in the fold's training part, so the basis of a fold never
         # holds its own validation sites (basis functions sitting on validation sites, with
@@ -61,26 +75,29 @@ class FoldSystems:
         # runs out of distinct environments, as a per-fold fit would.
         length = min(len(candidates), int(np.ceil(grow * n_active)))
         while True:
-            order = gpr.select_active(x0, length, model.random_state, candidates)
-            fold_active = [np.flatnonzero(~np.isin(order, va))[:n_active] for va in folds]
-            if all(len(f) == n_active for f in fold_active) or len(order) < length or length == len(candidates):
+            order_fps = gpr.select_active(x0_sites, length, model.random_state, candidates)
+            fold_active = [np.flatnonzero(~np.isin(order_fps, va))[:n_active] for va in folds]
+            if all(len(f) == n_active for f in fold_active) or len(order_fps) < length or length == len(candidates):
                 break
             length = min(len(candidates), 2 * length)
+        del x0_sites
         needed = max(int(f[-1]) + 1 for f in fold_active)
-        if len(x) * d * needed * d * 8 > max_kernel_bytes:
+        if n * d * needed * d * 8 > max_kernel_bytes:
             return None
-        self.active = order[:needed]
+        self.active = order_fps[:needed]  # training-site indices
         self.fold_active = fold_active  # per fold: positions in self.active
-        a, a0 = np.ascontiguousarray(x[self.active]), np.ascontiguousarray(x0[self.active])
+        at = self.position[self.active]
+        a, a0 = np.ascontiguousarray(x[at]), np.ascontiguousarray(x0[at])
         zeta = int(model.zeta)
-        # K (n d, U d): kernel of every training site with the union U of the folds' active sets
-        self.k = gpr.kernel(x, x0, a, a0, zeta).reshape(len(x) * d, len(self.active) * d)
+        # K (n d, U d): kernel of every training site (rows fold by fold) with the union U of the
+        # folds' active sets
+        self.k = gpr.kernel(x, x0, a, a0, zeta).reshape(n * d, len(self.active) * d)
+        del x, x0
         self.kmm = gpr.kernel_symmetric(a, a0, zeta)
         self.blocks = []
-        for va in folds:
-            kb = self.k[_rows(va, d)]
-            self.blocks.append(kb.T @ kb)  # NumPy calls syrk for a.T @ a
-            del kb
+        for rows_f in self.fold_rows:
+            kb = self.k[rows_f]
+            self.blocks.append(kb.T @ kb)  # a contiguous view: NumPy calls syrk for a.T @ a
         self.total = np.sum(self.blocks, axis=0)
         self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.blocks) + self.total.nbytes
         return self
@@ -91,13 +108,13 @@ class FoldSystems:
         y = np.asarray(y_train, dtype=np.float64).reshape(len(train), d)
         y_mean = y.mean(axis=0) if d == 1 else np.zeros(d)
         full = np.zeros((len(self.k) // d, d))  # validation rows stay zero: K_MN y over the training part
-        full[np.asarray(train)] = y - y_mean
+        full[self.position[np.asarray(train)]] = y - y_mean
         cols = _rows(self.fold_active[fold], d)
         kty = (self.k.T @ full.ravel())[cols]
         system = solver.sparse_solver((self.total - self.blocks[fold])[np.ix_(cols, cols)], kty,
                                       self.kmm[np.ix_(cols, cols)], y_mean=y_mean, jitter=jitter)
         w = system.solve(regularizer, overwrite=True)
-        return (self.k[_rows(val, d)][:, cols] @ w).reshape(len(val), d) + y_mean
+        return (self.k[_rows(self.position[np.asarray(val)], d)][:, cols] @ w).reshape(len(val), d) + y_mean
 
 
 def _rows(sites, d):
@@ -134,9 +151,14 @@ class FoldFitter:
             return self._systems[key]
         if key in self._unusable:
             return None
+        # make room first: the systems of an old setting and those being built must not both be
+        # held (for 30,000 sites the kernel alone is 4 GB)
+        estimate = len(self.train) * (2 * o3_lambda + 1) ** 2 * np.ceil(1.3 * model.n_sparse) * 8
+        while self._systems and sum(v.nbytes for v in self._systems.values()) + estimate > self.max_bytes:
+            self._systems.popitem(last=False)
         f = self.store.pair(o3_lambda, params)
-        x, x0 = f["x"][self.train], f["x0"][self.train]
-        systems = FoldSystems.build(model, x, x0, [va for _, va in self.folds], max_kernel_bytes=self.max_kernel_bytes)
+        systems = FoldSystems.build(model, f["x"], f["x0"], [va for _, va in self.folds], rows=self.train,
+                                    max_kernel_bytes=self.max_kernel_bytes)
         if systems is None:
             self._unusable.add(key)
             return None
