@@ -47,3 +47,24 @@ def test_sagpr_compute_features_pair_equals_single_lambda_features():
         np.testing.assert_allclose(x, ref, rtol=0, atol=1e-12)
         np.testing.assert_allclose(x0, ref0[:, 0, :], rtol=0, atol=1e-12)
         assert x0.flags.c_contiguous
+
+
+def test_store_over_budget_drops_old_settings_before_computing_new_ones(monkeypatch):
+    """Old and new features of a big nucleus must not be held at once: by the time the
+    descriptor runs for a new setting, the store holds none of the old ones."""
+    from sagpr import descriptors
+
+    sites = li_sites()
+    store = FeatureStore(sites, max_bytes=1.0)  # every setting is over budget
+    store.pair(2, PARAMS)
+    held = []
+    real = descriptors.LambdaSOAP.compute_many
+
+    def spy(self, *args, **kwargs):
+        held.append(len(store._store))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(descriptors.LambdaSOAP, "compute_many", spy)
+    store.pair(2, dict(PARAMS, cutoff=3.0))
+    assert held == [0]
+    assert len(store._store) == 2  # the newest pair is kept whatever its size

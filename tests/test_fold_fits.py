@@ -77,3 +77,20 @@ def test_shared_route_declines_when_folds_would_be_full_gprs_or_too_large():
     model = SAGPR(o3_lambda=2, n_sparse=20)
     assert FoldSystems.build(model, x, x0, folds) is not None
     assert FoldSystems.build(model, x, x0, folds, max_kernel_bytes=1e4) is None
+
+
+def test_search_params_reach_every_cv_fit_but_not_the_parameters(tmp_path):
+    from sagpr.datasets.lto import generate
+    from sagpr.workflows.tuning.crossval import CrossValidator
+    from sagpr.workflows.sites import collect_sites
+
+    sites = collect_sites(generate(12, seed=4, progress=False), "Li")
+    params = dict(cutoff=4.0, atomic_gaussian_width=0.5, max_radial=4, max_angular=3, zeta=2, regularizer=1e-4,
+                  n_sparse=30)
+    kw = dict(models=["tensor"], n_folds=3, cache_dir=tmp_path)
+    whole = CrossValidator(sites, np.arange(len(sites)), **kw).scores(params)["tensor"]
+    few = CrossValidator(sites, np.arange(len(sites)), search_params={"n_features": 8}, **kw).scores(params)["tensor"]
+    assert few != whole  # fitted on 8 selected features, and not taken from the other's cache
+    assert np.all(np.isfinite(few))
+    with pytest.raises(ValueError, match="n_features"):
+        CrossValidator(sites, np.arange(len(sites)), search_params={"n_features": 0}, **kw)

@@ -60,7 +60,7 @@ class CompareSettings:
     resolution_khz: float = 10.0
     models: Sequence[str] = MODELS
     # n_features of the CV fits during the searches (None: all features); the final models and
-    # learning curves always use every feature. A cheaper kernel for the search (reproduce: 400).
+    # learning curves always use every feature: a cheaper kernel for the search.
     search_n_features: Optional[int] = None
 
     def to_dict(self) -> dict:

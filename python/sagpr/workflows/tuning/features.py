@@ -41,10 +41,10 @@ class FeatureStore:
             # drop old settings before computing, not after: old and new features of 40,000 sites
             # must not be held at once
             wanted = set(keys.values())
-            while sum(v.nbytes for k, v in self._store.items() if k not in wanted) > 0 and \
-                    sum(v.nbytes for v in self._store.values()) > self.max_bytes:
-                oldest = next(k for k in self._store if k not in wanted)
-                del self._store[oldest]
+            for old in [k for k in self._store if k not in wanted]:  # oldest first
+                if sum(v.nbytes for v in self._store.values()) <= self.max_bytes:
+                    break
+                del self._store[old]
             calc = LambdaSOAP(o3_lambda=missing[0], species=self.species, normalize=True, **desc)
             feats = calc.compute_many(self.sites.frames, o3_lambdas=missing, center_species=[self.sites.species])
             for lam in missing:

@@ -44,8 +44,8 @@ class FoldSystems:
         d = x.shape[1]
         n = len(x) if rows is None else len(rows)
         n_active = int(model.n_sparse)
-        grow = 1.2 * len(folds) / max(len(folds) - 1, 1)
-        if n * d * np.ceil(grow * n_active) * d * 8 > max_kernel_bytes:
+        grow = _growth(len(folds))
+        if cls.kernel_bytes(n, d, n_active, len(folds)) > max_kernel_bytes:
             return None
         # The kernel's rows are stored fold after fold, so a fold's block of rows is a view (no
         # copy of a GB-sized slice per fold); positions map a training site to its row.
@@ -102,6 +102,11 @@ class FoldSystems:
         self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.blocks) + self.total.nbytes
         return self
 
+    @staticmethod
+    def kernel_bytes(n, d, n_active, n_folds) -> float:
+        """Expected size of the kernel K (n d, U d) before the active sets are known."""
+        return n * d * np.ceil(_growth(n_folds) * n_active) * d * 8.0
+
     def fit_predict(self, train: np.ndarray, val: np.ndarray, fold: int, y_train, regularizer, jitter) -> np.ndarray:
         """Predictions (len(val), d) of fold `fold` from targets y_train (len(train), d)."""
         d = self.d
@@ -115,6 +120,11 @@ class FoldSystems:
                                       self.kmm[np.ix_(cols, cols)], y_mean=y_mean, jitter=jitter)
         w = system.solve(regularizer, overwrite=True)
         return (self.k[_rows(self.position[np.asarray(val)], d)][:, cols] @ w).reshape(len(val), d) + y_mean
+
+
+def _growth(n_folds):
+    """|U| / n_sparse expected for the union of the folds' active sets (margin included)."""
+    return 1.2 * n_folds / max(n_folds - 1, 1)
 
 
 def _rows(sites, d):
@@ -153,7 +163,7 @@ class FoldFitter:
             return None
         # make room first: the systems of an old setting and those being built must not both be
         # held (for 30,000 sites the kernel alone is 4 GB)
-        estimate = len(self.train) * (2 * o3_lambda + 1) ** 2 * np.ceil(1.3 * model.n_sparse) * 8
+        estimate = FoldSystems.kernel_bytes(len(self.train), 2 * o3_lambda + 1, model.n_sparse, len(self.folds))
         while self._systems and sum(v.nbytes for v in self._systems.values()) + estimate > self.max_bytes:
             self._systems.popitem(last=False)
         f = self.store.pair(o3_lambda, params)
