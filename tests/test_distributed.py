@@ -122,6 +122,29 @@ def test_model_predict_on_cluster_equals_serial(client, li_model):
     np.testing.assert_allclose(model.predict(frames, client=client, chunk_size=2), serial, rtol=0, atol=1e-10)
 
 
+def test_uncertainties_on_cluster_equal_serial(client, li_model, lto_frames):
+    model, frames = li_model
+    for kw in (dict(return_std=True), dict(return_cov="cartesian"), dict(return_std=True, return_cov=True)):
+        serial = model.predict(frames, **kw)
+        remote = model.predict(frames, client=client, chunk_size=2, **kw)
+        assert len(remote) == len(serial)
+        for a, b in zip(serial, remote):
+            if isinstance(a, dict):  # {lambda: spherical covariance blocks}
+                assert sorted(a) == sorted(b)
+                for lam in a:
+                    np.testing.assert_allclose(b[lam], a[lam], rtol=0, atol=1e-12)
+            else:
+                np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+    o = [a.arrays["efg"][a.numbers == 8][:, 2, 2] for a in lto_frames[:6]]
+    scalar = sagpr.ScalarModel(center_species="O", target=None, cutoff=3.5, max_radial=3, max_angular=2,
+                               n_sparse=20, progress=False).fit(lto_frames[:6], np.concatenate(o))
+    mean, std = scalar.predict(lto_frames[6:], return_std=True)
+    remote_mean, remote_std = scalar.predict(lto_frames[6:], return_std=True, client=client, chunk_size=2)
+    np.testing.assert_allclose(remote_mean, mean, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(remote_std, std, rtol=0, atol=1e-12)
+    assert std.shape == mean.shape and np.all(std > 0)
+
+
 def test_predict_stream_on_cluster_equals_serial(client, li_model):
     from sagpr.workflows.prediction.predict import predict_stream
 
@@ -132,6 +155,19 @@ def test_predict_stream_on_cluster_equals_serial(client, li_model):
     for a, b in zip(serial, remote):
         np.testing.assert_allclose(b.arrays["efg"], a.arrays["efg"], rtol=0, atol=1e-10)
         np.testing.assert_allclose(b.arrays["omega_q"], a.arrays["omega_q"], rtol=0, atol=1e-9)
+
+
+def test_error_bar_columns_on_cluster_equal_serial(client, li_model):
+    from sagpr.workflows.prediction.predict import predict_stream
+
+    model, frames = li_model
+    serial = list(predict_stream(model, iter(frames), chunk_size=2, uncertainty=True))
+    remote = list(predict_stream(model, iter(frames), chunk_size=2, client=client, uncertainty=True))
+    columns = [k for k in serial[0].arrays if k.endswith(("_std", "_low95", "_high95"))]
+    assert "cq_std" in columns and "omega_q_high95" in columns
+    for a, b in zip(serial, remote):
+        for key in columns + ["efg"]:
+            np.testing.assert_allclose(b.arrays[key], a.arrays[key], rtol=0, atol=1e-9, equal_nan=True)
 
 
 def test_cli_predict_with_local_workers(li_model, tmp_path):

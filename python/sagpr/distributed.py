@@ -9,6 +9,7 @@ that the workers read themselves (`map_file_ranges`).
 """
 from __future__ import annotations
 
+import functools
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, List, Optional
 
@@ -162,13 +163,25 @@ def map_file_ranges(
     yield from _in_order(futures, max_in_flight)
 
 
-def _predict_chunk(model, frames):
-    return model.predict(frames)
+def _predict_chunk(model, frames, **options):
+    return model.predict(frames, **options)
 
 
-def distributed_predict(model, frames: Iterable, *, client, chunk_size: int = 32) -> np.ndarray:
-    """model.predict(frames) computed chunk by chunk on a Dask cluster, concatenated in order."""
-    parts = list(map_frames(_predict_chunk, model, frames, client=client, chunk_size=chunk_size))
+def distributed_predict(model, frames: Iterable, *, client, chunk_size: int = 32, **predict_options):
+    """model.predict(frames, **predict_options) computed chunk by chunk on a Dask cluster and
+    concatenated in order (tuples and {lambda: array} dicts of per-site arrays part by part, so
+    return_std / return_cov give what the local call gives)."""
+    function = functools.partial(_predict_chunk, **predict_options) if predict_options else _predict_chunk
+    parts = list(map_frames(function, model, frames, client=client, chunk_size=chunk_size))
     if not parts:
         raise ValueError("no frames to predict")
+    return _concatenate(parts)
+
+
+def _concatenate(parts):
+    first = parts[0]
+    if isinstance(first, tuple):
+        return tuple(_concatenate([p[i] for p in parts]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {key: _concatenate([p[key] for p in parts]) for key in first}
     return np.concatenate(parts, axis=0)

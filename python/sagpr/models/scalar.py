@@ -91,9 +91,10 @@ class ScalarModel(PerSpeciesModel):
         With a Dask ``client`` the frames are predicted in chunks of ``chunk_size`` on the
         cluster (the model is sent once to every worker); results are identical.
         """
+        if client is not None:
+            options = {k: v for k, v in (("return_std", return_std), ("return_cov", return_cov)) if v}
+            return distributed_predict(self, frames, client=client, chunk_size=chunk_size, **options)
         if return_std or return_cov:
-            if client is not None:
-                raise ValueError("return_std / return_cov are not available with a Dask client yet")
             means, covs = self._spherical_with_cov(frames)
             var = covs[0][:, 0, 0]
             out = (means[0][:, 0],)
@@ -102,8 +103,6 @@ class ScalarModel(PerSpeciesModel):
             if return_cov:
                 out += (var,)
             return out
-        if client is not None:
-            return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
         frames = as_frame_list(frames)
         index, parts = self._predict_parts(frames)
         return self._scatter(frames, index, parts, (), lambda b: b[0][:, 0])

@@ -168,9 +168,10 @@ class TensorModel(PerSpeciesModel):
         """
         if return_cov not in (False, True, "cartesian"):
             raise ValueError(f"return_cov must be False, True or 'cartesian', got {return_cov!r}")
+        if client is not None:
+            options = {k: v for k, v in (("return_std", return_std), ("return_cov", return_cov)) if v}
+            return distributed_predict(self, frames, client=client, chunk_size=chunk_size, **options)
         if return_std or return_cov:
-            if client is not None:
-                raise ValueError("return_std / return_cov are not available with a Dask client yet")
             means, covs = self._spherical_with_cov(frames)
             n = len(next(iter(means.values())))
             full = {lam: means.get(lam, np.zeros((n, 2 * lam + 1))) for lam in (0, 1, 2)}
@@ -182,8 +183,6 @@ class TensorModel(PerSpeciesModel):
             if return_cov:
                 out += (cart if return_cov == "cartesian" else covs,)
             return out
-        if client is not None:
-            return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
         frames = as_frame_list(frames)
         index, parts = self._predict_parts(frames)
         tensors = _tensors()

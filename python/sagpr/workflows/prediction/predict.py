@@ -105,8 +105,6 @@ def predict_stream(model, frames, *, chunk_size: int = 16, isotopes=None, b0=(0.
     position in the whole input.
     """
     units = normalize_units(getattr(model, "units_", None) or "au")
-    if uncertainty and client is not None:
-        raise ValueError("uncertainty columns are not available on a Dask cluster yet")
     work = partial(_annotated_prediction, units=units, isotopes=dict(isotopes or {}), b0=tuple(b0),
                    uncertainty=uncertainty)
     if shared_file:

@@ -175,6 +175,11 @@ class CrossValidator:
             out[model] = [float(v) for v in cached]
         return {m: out[m] for m in models}
 
+    def release(self):
+        """Free the shared fold systems (scores stay memoised; later CV fits rebuild what they need)."""
+        if self.fitter is not None:
+            self.fitter.release()
+
     def evaluate(self, model: str) -> Callable[[dict], List[float]]:
         """evaluate(params) -> per-fold scores of `model`, for box_behnken_search."""
         if model not in self.models:

@@ -177,6 +177,10 @@ class FoldFitter:
             self._systems.popitem(last=False)
         return systems
 
+    def release(self):
+        """Drop the kept systems (GBs for large sets) once no more CV fits are coming."""
+        self._systems.clear()
+
     def predict(self, o3_lambda: int, params: dict, y_by_fold: Sequence) -> List[np.ndarray]:
         """Per fold: predictions (n_val, 2 lambda + 1) of the validation part from a model fitted
         on the training part with targets y_by_fold[k] (n_train_k, 2 lambda + 1), or None when the
