@@ -137,6 +137,39 @@ def test_settings_are_checked(sites):
     assert training_sizes(100, (0.1, 0.5, 1.0, 30)) == [10, 30, 50, 100]
 
 
+def test_search_max_sites_cross_validates_on_a_subset_only(sites, monkeypatch):
+    from sagpr.workflows.comparison import compare
+
+    seen = []
+    real = compare.CrossValidator
+
+    def spy(sites_, train, **kw):
+        seen.append(np.asarray(train))
+        return real(sites_, train, **kw)
+
+    monkeypatch.setattr(compare, "CrossValidator", spy)
+    small = CompareSettings(factors=SETTINGS.factors, fixed=SETTINGS.fixed, n_folds=2, train_sizes=(1.0,),
+                            models=("tensor",), search_max_sites=40)
+    result = run_comparison(sites, small, progress=False)
+    (cv_train,) = seen
+    assert 30 <= len(cv_train) <= 40 < len(result.train)  # whole structures of the training set
+    assert np.all(np.isin(cv_train, result.train))
+    # every training site of a kept structure is kept
+    assert len(cv_train) == np.isin(sites.groups[result.train], sites.groups[cv_train]).sum()
+    with pytest.raises(ValueError, match="for 2 CV folds"):
+        run_comparison(sites, CompareSettings(factors=SETTINGS.factors, fixed=SETTINGS.fixed, n_folds=2,
+                                              models=("tensor",), search_max_sites=1), progress=False)
+
+
+def test_cli_search_economies_are_checked(tmp_path, capsys):
+    from sagpr.cli import main
+
+    code = main(["compare", "--data", str(tmp_path / "missing.xyz"), "--species", "Li", "--out", str(tmp_path / "c"),
+                 "--search-max-sites", "0"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--search-max-sites must be at least 1" in err and len(err.strip().splitlines()) == 1
+
+
 def test_cli_compare_and_optimize(tmp_path):
     from sagpr.cli import main
     from sagpr.io import write_efg

@@ -7,7 +7,7 @@ import pytest
 from sagpr.workflows.cache import RunCache
 from sagpr.workflows.tuning.design import Factor
 from sagpr.workflows.tuning.search import box_behnken_search
-from sagpr.workflows.tuning.splits import k_fold, train_test_split
+from sagpr.workflows.tuning.splits import k_fold, subsample, train_test_split
 
 
 def test_train_test_split_is_seeded_and_disjoint():
@@ -36,6 +36,22 @@ def test_k_fold_partitions_everything_once():
     assert sorted(seen) == list(range(23))
     with pytest.raises(ValueError, match="n_folds"):
         list(k_fold(3, n_folds=5))
+
+
+def test_subsample_is_seeded_and_keeps_whole_groups():
+    items = np.arange(3, 103)
+    assert subsample(items, None) is not None and np.array_equal(subsample(items, None), items)
+    assert np.array_equal(subsample(items, 500), items)
+    a = subsample(items, 30, seed=1)
+    assert len(a) == 30 and len(np.unique(a)) == 30 and np.all(np.isin(a, items)) and np.all(np.diff(a) > 0)
+    assert np.array_equal(subsample(items, 30, seed=1), a) and not np.array_equal(subsample(items, 30, seed=2), a)
+    groups = np.repeat(np.arange(30), 4)[:103]  # 4 items per structure
+    b = subsample(items, 30, seed=1, groups=groups)
+    assert len(b) <= 30 and len(b) >= 26
+    kept = np.unique(groups[b])
+    assert np.array_equal(np.sort(b), items[np.isin(groups[items], kept)])  # whole structures only
+    with pytest.raises(ValueError, match="at least 1"):
+        subsample(items, 0)
 
 
 def test_search_finds_minimum_and_uses_cache(tmp_path):

@@ -65,7 +65,12 @@ def settings_from_args(args):
         sizes = ([float(s) for s in args.train_sizes.split(",") if s.strip()] if args.train_sizes
                  else list(QUICK["train_sizes"] if args.quick else DEFAULT_TRAIN_FRACTIONS))
         kwargs.update(train_sizes=sizes, test_fraction=args.test_fraction, resolution_khz=args.resolution,
-                      degeneracy_tol=args.degeneracy_tol)
+                      degeneracy_tol=args.degeneracy_tol, search_n_features=args.search_features,
+                      search_max_sites=args.search_max_sites)
+        for name in ("search_features", "search_max_sites"):
+            value = getattr(args, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if args.models:
             kwargs["models"] = [m.strip() for m in args.models.split(",") if m.strip()]
     return CompareSettings(**kwargs)

@@ -21,6 +21,11 @@ def register(subparsers):
     p.add_argument("--resolution", type=float, default=10.0, help="omega_Q resolution in kHz for the report (10)")
     p.add_argument("--degeneracy-tol", type=float, default=0.05,
                    help="relative principal-value gap below which axis labels count as ambiguous (0.05)")
+    p.add_argument("--search-features", type=int, default=None, metavar="N",
+                   help="the searches' CV fits keep N selected features (a cheaper kernel; final models use all)")
+    p.add_argument("--search-max-sites", type=int, default=None, metavar="N",
+                   help="the searches cross-validate on a seeded subset of at most N training sites (whole "
+                        "structures with --by-structure); final models and learning curves use all")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--save-model", action="store_true",
                    help="also fit the tuned tensor model on all sites and write OUT/<species>.sagpr, e.g. li.sagpr "

@@ -28,7 +28,7 @@ from .evaluation import score_scalar, score_tensorial
 from ..tuning.features import FeatureStore
 from ..tuning.fits import fit_predict_scalar, fit_predict_tensor
 from ..tuning.search import box_behnken_search
-from ..tuning.splits import train_test_split
+from ..tuning.splits import subsample, train_test_split
 from .targets import TARGETS, scalar_targets
 
 DEFAULT_FACTORS = (
@@ -62,6 +62,9 @@ class CompareSettings:
     # n_features of the CV fits during the searches (None: all features); the final models and
     # learning curves always use every feature: a cheaper kernel for the search.
     search_n_features: Optional[int] = None
+    # at most this many training sites (whole structures with by_structure) in the searches' CV, a
+    # seeded subset; None: all. The final models and learning curves always use the whole set.
+    search_max_sites: Optional[int] = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -184,7 +187,12 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
     n_total = n_search + len(models) * (1 + len(sizes))
     tick, close_bar = _progress_bar(progress, n_total, sites.species)
 
-    cv = CrossValidator(sites, train, models=models, tensor_objective=settings.tensor_objective,
+    search_train = subsample(train, settings.search_max_sites, seed=settings.seed + 2, groups=groups)
+    kept = len(search_train) if groups is None else len(np.unique(groups[search_train]))
+    if kept < settings.n_folds:
+        raise ValueError(f"search_max_sites={settings.search_max_sites} leaves {kept} "
+                         f"{'sites' if groups is None else 'structures'} for {settings.n_folds} CV folds")
+    cv = CrossValidator(sites, search_train, models=models, tensor_objective=settings.tensor_objective,
                         n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
                         b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv",
                         shared_active_set=settings.shared_active_set, sign_convention=settings.sign_convention,

@@ -46,3 +46,22 @@ def k_fold(n_items: int, *, n_folds: int = 5, seed: int = 0,
     for fold in np.array_split(order, n_folds):
         val = np.isin(g, fold)
         yield np.flatnonzero(~val), np.flatnonzero(val)
+
+
+def subsample(items, max_items: Optional[int], *, seed: int = 0, groups: Optional[Sequence[int]] = None) -> np.ndarray:
+    """A seeded, sorted subset of at most about `max_items` of `items` (indices), or all of them
+    (None, or no more than max_items). With `groups` (of every item index, e.g. its structure)
+    whole groups are kept, as many as fit (at least one)."""
+    items = np.asarray(items, dtype=int)
+    if max_items is None or len(items) <= max_items:
+        return items
+    if max_items < 1:
+        raise ValueError(f"max_items must be at least 1, got {max_items!r}")
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        return np.sort(rng.choice(items, size=int(max_items), replace=False))
+    g = np.asarray(groups)[items]
+    unique, counts = np.unique(g, return_counts=True)
+    order = rng.permutation(len(unique))
+    n_keep = max(1, int(np.searchsorted(np.cumsum(counts[order]), max_items, side="right")))
+    return np.sort(items[np.isin(g, unique[order[:n_keep]])])
