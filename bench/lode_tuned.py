@@ -43,10 +43,12 @@ def main():
     p.add_argument("--n-sparse", type=int, default=400)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--local-factors", default="cutoff:3.5:6,atomic_gaussian_width:0.3:0.6,regularizer:1e-8:1e-2:log")
-    p.add_argument("--lode-factors", default="cutoff:3.5:6,lode_weight:0.5:0.95,regularizer:1e-8:1e-2:log")
+    p.add_argument("--lode-factors", default="lode_atomic_gaussian_width:0.3:0.8,lode_weight:0.7:0.99,"
+                                             "regularizer:1e-8:1e-2:log")
     p.add_argument("--fix", nargs="*", default=["max_radial=6", "max_angular=4", "zeta=2"],
                    help="fixed for both (NAME=VALUE); n_sparse from --n-sparse")
-    p.add_argument("--lode-fix", nargs="*", default=[], help="fixed for the LODE model only (lode_* NAME=VALUE)")
+    p.add_argument("--lode-fix", nargs="*", default=["cutoff=4.5"],
+                   help="fixed for the LODE model only (NAME=VALUE; default cutoff=4.5, the smaller local cutoff)")
     p.add_argument("--only", choices=("local", "lode"), default=None)
     p.add_argument("--json", default=None, help="write the results here")
     args = p.parse_args()
@@ -91,7 +93,8 @@ def main():
         row = {"C~Q": r["C~Q"]["mae"], "eta~": r["eta~"]["mae"], "q~": r.orientation["q_tilde_mean"],
                "omega_Q kHz": r["omega_Q"]["mae"], "search s": t_search, "fit s": t_fit, "predict s": t_pred,
                "runs": len(search.runs), "cv score": search.best["score"], "model": type(model).__name__,
-               "best": {f.name: best[f.name] for f in factors}}
+               "best": {f.name: best[f.name] for f in factors},
+               "search": [{"params": r["params"], "score": r["score"]} for r in search.runs]}
         results[label] = row
         shown = ", ".join(f"{k}={v:.4g}" for k, v in row["best"].items())
         print(f"{label:13s} C~Q {row['C~Q']:.4f}  eta~ {row['eta~']:.4f}  q~ {row['q~']:.5f}  omega_Q "

@@ -47,10 +47,11 @@ def test_split_accepts_lode_names_and_lode_part_returns_them():
         settings.split({"lode_atomic_gaussian_width": 1.0, "lode_ewald_width": 0.5})
 
 
-def test_store_fits_are_those_of_the_lode_tensor_model(frames, sites):
+@pytest.mark.parametrize("kind", ["potential", "product"])
+def test_store_fits_are_those_of_the_lode_tensor_model(frames, sites, kind):
     """The workflows' local + LODE features are LodeTensorModel's: a fit from the store on the
     sites of 8 structures predicts the other 4 as the model fitted on those 8 frames does."""
-    params = {**LOCAL, **LODE}
+    params = {**LOCAL, **LODE, "lode_features": kind}
     store = FeatureStore(sites)
     train, test = np.flatnonzero(sites.groups < 8), np.flatnonzero(sites.groups >= 8)
     got = fit_predict_tensor(store, params, train, test, sites.V[train])
@@ -66,7 +67,7 @@ def test_store_computes_the_lode_expansion_once_per_lode_setting(sites):
     params = {**LOCAL, **LODE}
     a = store.pair(2, params)
     assert store.n_lode_passes == 1
-    for changed in ({"lode_weight": 0.2}, {"cutoff": 3.0}, {"regularizer": 1e-3}, {"lode_features": "potential"}):
+    for changed in ({"lode_weight": 0.2}, {"cutoff": 3.0}, {"regularizer": 1e-3}):
         store.pair(2, {**params, **changed})
     assert store.n_lode_passes == 1 and store.n_passes == 2  # the local cutoff: one more local pass
     store.pair(2, {**params, "lode_atomic_gaussian_width": 1.0})
