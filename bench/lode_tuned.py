@@ -1,6 +1,7 @@
 """Tuned local-only vs tuned local + LODE tensor models on the built-in LTO set, the workflows' way.
 
     OMP_NUM_THREADS=2 python bench/lode_tuned.py --structures 150 --species Li
+    OMP_NUM_THREADS=2 python bench/lode_tuned.py --gehlenite --species Al   # real CASTEP EFGs
 
 Both models go through what `sagpr optimize` / `sagpr train` do: a structure split (80/20,
 fixed seed), a Box-Behnken search of the same size (three factors, 15 runs) scored by 5-fold
@@ -13,6 +14,7 @@ fit + predict time (features included).
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +29,8 @@ from sagpr.workflows.tuning.fits import final_tensor_model
 from sagpr.workflows.tuning.search import box_behnken_search
 from sagpr.workflows.tuning.splits import train_test_split
 
-ISOTOPES = {"Li": "7Li", "Ti": "47Ti", "O": "17O"}
+ISOTOPES = {"Li": "7Li", "Ti": "47Ti", "O": "17O", "Al": "27Al"}
+GEHLENITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gehlenite"
 
 
 def parse_factor(text):
@@ -40,6 +43,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--structures", type=int, default=150)
     p.add_argument("--species", default="Li", choices=sorted(ISOTOPES))
+    p.add_argument("--gehlenite", action="store_true",
+                   help="the CASTEP gehlenite cells of ../shared/data/gehlenite (EFGs in au) instead of LTO")
     p.add_argument("--n-sparse", type=int, default=400)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--local-factors", default="cutoff:3.5:6,atomic_gaussian_width:0.3:0.6,regularizer:1e-8:1e-2:log")
@@ -53,8 +58,17 @@ def main():
     p.add_argument("--json", default=None, help="write the results here")
     args = p.parse_args()
 
-    frames = lto.generate(args.structures, progress=False)
-    sites = collect_sites(frames, args.species, isotope=ISOTOPES[args.species], source="lto")
+    if args.gehlenite:
+        from sagpr.workflows.tuning.options import load_sites
+
+        paths = sorted(GEHLENITE.glob("*.magres"))
+        if not paths:
+            raise SystemExit(f"no data at {GEHLENITE}")
+        sites = load_sites([str(path) for path in paths], args.species, isotope=ISOTOPES[args.species])
+        frames = sites.frames
+    else:
+        frames = lto.generate(args.structures, progress=False)
+        sites = collect_sites(frames, args.species, isotope=ISOTOPES[args.species], source="lto")
     train, test = train_test_split(len(sites), test_fraction=0.2, seed=0, groups=sites.groups)
     train_frames = sorted(set(sites.groups[train]))
     test_frames = sorted(set(sites.groups[test]))
