@@ -184,3 +184,24 @@ def test_train_refuses_lode_for_scalar_targets(data, tmp_path, capsys):
                  "--out", str(tmp_path / "m.sagpr")])
     err = capsys.readouterr().err
     assert code != 0 and "LODE features" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("extra, searched, fixed_lode", [
+    (["--lode"], ["cutoff", "atomic_gaussian_width", "regularizer", "lode_weight", "lode_atomic_gaussian_width"], {}),
+    (["--lode", "--fix", "lode_weight=0.8"],
+     ["cutoff", "atomic_gaussian_width", "regularizer", "lode_atomic_gaussian_width"], {"lode_weight": 0.8}),
+    (["--lode", "--factors", "cutoff:3:5,zeta:1:3,regularizer:1e-8:1e-3:log"], ["cutoff", "zeta", "regularizer"],
+     {"lode_weight": settings.default("lode_weight")}),  # the switch: LODE at its defaults
+    ([], ["cutoff", "atomic_gaussian_width", "regularizer"], None),
+])
+def test_lode_option_adds_lode_factors_or_switches_lode_on(extra, searched, fixed_lode):
+    from sagpr.cli import build_parser
+    from sagpr.commands._tuning_options import settings_from_args
+
+    args = build_parser().parse_args(["optimize", "--data", "x.xyz", "--species", "Li", "--out", "o", *extra])
+    s = settings_from_args(args)
+    assert [f.name for f in s.factors] == searched
+    lode_fixed = {k: v for k, v in s.fixed.items() if k in settings.LODE}
+    assert lode_fixed == (fixed_lode or {})
+    point = {**s.fixed, **{f.name: f.low for f in s.factors}}
+    assert (settings.lode_part(point) is None) == (fixed_lode is None)
