@@ -48,8 +48,3 @@ def test_lode_settings_are_validated():
         LodeTensorModel(lode_max_radial=0)
     with pytest.raises(ValueError, match="lode_features"):
         LodeTensorModel(lode_features="both")
-
-
-def test_workflows_refuse_lode_names_instead_of_dropping_them():
-    with pytest.raises(ValueError, match="lode_weight: LODE hyperparameters"):
-        settings.split({"cutoff": 4.0, "lode_weight": 0.3})

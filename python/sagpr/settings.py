@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Mapping, Tuple
 
 __all__ = ["Setting", "SETTINGS", "DESCRIPTOR", "GPR", "LODE", "PRESETS", "default", "defaults", "check", "check_all",
-           "split", "parse", "is_integer", "describe"]
+           "split", "lode_part", "parse", "is_integer", "describe"]
 
 
 # ------------------------------------------------------------------------------------- rules
@@ -126,7 +126,7 @@ class Setting:
 
     name: str
     default: object
-    part: str  # "descriptor", "gpr" or "model"
+    part: str  # "descriptor", "gpr", "model" or "lode"
     rule: Callable[[str, object], None]
     help: str
     integer: bool = False
@@ -201,7 +201,7 @@ def _setting(name) -> Setting:
         return SETTINGS[name]
     except KeyError:
         raise ValueError(f"unknown hyperparameter {name!r}; descriptor: {', '.join(DESCRIPTOR)}; "
-                         f"GPR: {', '.join(GPR)}") from None
+                         f"GPR: {', '.join(GPR)}; LODE: {', '.join(LODE)}") from None
 
 
 def default(name):
@@ -254,19 +254,39 @@ def split(params: Mapping[str, object]) -> Tuple[Dict[str, object], Dict[str, ob
     """(descriptor, GPR) settings of a parameter set, every missing name at its default.
 
     Integer hyperparameters given as reals (a search point) are rounded; unknown names and
-    model-part names (o3_lambda, center_species) are errors.
+    model-part names (o3_lambda, center_species) are errors. LODE names (lode_*) are checked
+    here and returned by :func:`lode_part`: a parameter set that names one describes a local +
+    LODE model (sagpr.models.lode_tensor.LodeTensorModel).
     """
     unknown = [n for n in params if n not in SETTINGS or SETTINGS[n].part == "model"]
     if unknown:
         raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)}; descriptor: {', '.join(DESCRIPTOR)}; "
-                         f"GPR: {', '.join(GPR)}")
-    lode = sorted(n for n in params if SETTINGS[n].part == "lode")
-    if lode:  # refused rather than silently dropped
-        raise ValueError(f"{', '.join(lode)}: LODE hyperparameters are not part of the local-feature workflows yet; "
-                         f"use sagpr.models.lode_tensor.LodeTensorModel")
+                         f"GPR: {', '.join(GPR)}; LODE: {', '.join(LODE)}")
     values = {n: _as_integer(n, params.get(n, SETTINGS[n].default)) for n in DESCRIPTOR + GPR}
-    check_all(values)
+    check_all({**values, **_lode_values(params)})
     return {n: values[n] for n in DESCRIPTOR}, {n: values[n] for n in GPR}
+
+
+def _lode_values(params: Mapping[str, object]) -> Dict[str, object]:
+    if not any(n in params for n in LODE):
+        return {}
+    return {n: _as_integer(n, params.get(n, SETTINGS[n].default)) for n in LODE}
+
+
+def lode_part(params: Mapping[str, object]):
+    """The LODE settings {lode_*: value} of a parameter set (unset ones at their defaults, integers
+    rounded, checked), or None when it names no lode_* hyperparameter: a local-only model.
+
+        >>> lode_part({"cutoff": 4.0}) is None
+        True
+        >>> lode_part({"lode_weight": 0.5})["lode_max_radial"]
+        3
+    """
+    values = _lode_values(params)
+    if not values:
+        return None
+    check_all(values)
+    return values
 
 
 def parse(name: str, text: str):

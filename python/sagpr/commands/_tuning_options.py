@@ -12,6 +12,7 @@ def add_common_arguments(p):
     p.add_argument("--factors", default=None,
                    help="searched hyperparameters as name:low:high[:log][:int], comma-separated, 3 to 7 of them "
                         "(default cutoff:3.5:6,atomic_gaussian_width:0.3:0.6,regularizer:1e-8:1e-2:log)")
+    add_lode_argument(p, "also search lode_weight and lode_atomic_gaussian_width (unless --factors is given)")
     p.add_argument("--fix", nargs="*", default=[], metavar="NAME=VALUE",
                    help="fixed hyperparameters (default " + _preset_text("compare") + "; others at "
                         "their defaults: " + _defaults_text() + ")")
@@ -36,6 +37,21 @@ def add_common_arguments(p):
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def add_lode_argument(p, searched):
+    p.add_argument("--lode", action="store_true",
+                   help="local + long-range (LODE) features: a LodeTensorModel (docs/lode.md); " + searched +
+                        "; lode_* settings can be fixed (--fix lode_cutoff=2) or searched like the others "
+                        "(lode_weight:0.5:0.95 in --factors). Naming a lode_* setting switches LODE on too")
+
+
+def lode_factors(args, quick=False):
+    """The LODE factors --lode adds to a search."""
+    from sagpr.workflows.comparison.compare import DEFAULT_LODE_FACTORS
+    from sagpr.workflows.tuning.options import QUICK
+
+    return tuple(QUICK["lode_factors"] if quick else DEFAULT_LODE_FACTORS) if args.lode else ()
+
+
 def _preset_text(name):
     from sagpr import settings
 
@@ -50,13 +66,18 @@ def _defaults_text():
 
 def settings_from_args(args):
     from sagpr.workflows.comparison.compare import DEFAULT_FACTORS, DEFAULT_FIXED, DEFAULT_TRAIN_FRACTIONS, CompareSettings
-    from sagpr.workflows.tuning.options import QUICK, parse_factors, parse_fixed
+    from sagpr.workflows.tuning.options import QUICK, parse_factors, parse_fixed, with_lode
 
     factors = parse_factors(args.factors) if args.factors else list(QUICK["factors"] if args.quick else DEFAULT_FACTORS)
     fixed = dict(QUICK["fixed"] if args.quick else DEFAULT_FIXED)  # presets; the rest at settings defaults
     fixed.update(parse_fixed(args.fix))
     for f in factors:
         fixed.pop(f.name, None)
+    if args.lode:  # explicit --factors are searched as given
+        factors, fixed = with_lode(factors, fixed, () if args.factors else lode_factors(args, args.quick))
+    from sagpr import settings
+
+    settings.check_all(fixed)  # bad values fail before any data is read
     folds = args.folds or (QUICK["n_folds"] if args.quick else 5)
     kwargs = dict(factors=factors, fixed=fixed, n_folds=folds, seed=args.seed, by_structure=args.by_structure,
                   tensor_objective=args.objective, shared_active_set=not args.per_fold_active_sets,

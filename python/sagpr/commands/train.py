@@ -10,7 +10,8 @@ def register(subparsers):
                     "OUTCAR files, folders or globs) with given hyperparameters: those of a `sagpr optimize` "
                     "result (--params OUT/best_tensor.json) or of a `sagpr compare` report (--params "
                     "OUT/report.json), changed by --set; unset ones take the sagpr.settings defaults; --tune "
-                    "searches cutoff, atomic_gaussian_width and regularizer first (Box-Behnken, CV). Prints a "
+                    "searches cutoff, atomic_gaussian_width and regularizer first (Box-Behnken, CV); --lode fits a local + "
+                    "long-range (LODE) model, a LodeTensorModel. Prints a "
                     "cross-validated estimate of the model's accuracy (folds of whole structures) and writes "
                     "one model file.")
     p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="files, folders or globs with a per-atom EFG")
@@ -31,6 +32,9 @@ def register(subparsers):
     p.add_argument("--tune", action="store_true",
                    help="search cutoff, atomic_gaussian_width and regularizer (Box-Behnken, CV) before fitting; "
                         "--set values are kept fixed")
+    from ._tuning_options import add_lode_argument
+
+    add_lode_argument(p, "--tune also searches lode_weight and lode_atomic_gaussian_width")
     p.add_argument("--seed", type=int, default=0, help="seed of the CV folds")
     p.add_argument("--calibrate", action="store_true",
                    help="calibrate the model's predictive covariance on cross-validation residuals (folds of "
@@ -73,7 +77,13 @@ def run(args) -> int:
     if args.target is not None:
         if args.tune:
             raise ValueError("--tune searches the EFG tensor model; for --target use sagpr optimize's settings")
+        if args.lode or settings.lode_part(params) is not None:
+            raise ValueError("LODE features (--lode, lode_* settings) are for the EFG tensor model, not --target")
         return _train_scalar(args, params, out, start)
+    if args.lode and not args.tune:
+        from sagpr.workflows.tuning.options import with_lode
+
+        params = with_lode([], params)[1]
     sites = load_sites(args.data, args.species, isotope=args.isotope, units=args.units)
     from ._paths import report_skipped
 
@@ -105,11 +115,17 @@ def _tune(sites, params, args):
 
     from sagpr.workflows.comparison.compare import DEFAULT_FACTORS
     from sagpr.workflows.tuning.crossval import CrossValidator
+    from sagpr.workflows.tuning.options import with_lode
     from sagpr.workflows.tuning.search import box_behnken_search
 
+    from ._tuning_options import lode_factors
+
     factors = [f for f in DEFAULT_FACTORS if f.name not in params]  # --set values stay fixed
+    if args.lode:
+        factors, params = with_lode(factors, params, lode_factors(args))
     if len(factors) < 3:
-        raise ValueError("--tune searches cutoff, atomic_gaussian_width and regularizer: leave them unset")
+        raise ValueError("--tune searches cutoff, atomic_gaussian_width and regularizer (with --lode also "
+                         "lode_weight and lode_atomic_gaussian_width): leave at least three of them unset")
     cv = CrossValidator(sites, np.arange(len(sites)), models=["tensor"], n_folds=args.folds, seed=args.seed,
                         by_structure=args.by_structure)
     with tempfile.TemporaryDirectory(prefix="sagpr-tune-") as cache:

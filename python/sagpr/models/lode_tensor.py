@@ -25,6 +25,48 @@ from sagpr import settings
 from .tensor import TensorModel
 
 
+def lode_calculator(lode: dict, species, local: dict):
+    """What computes the LODE part of a model's features: a sagpr.lode.LODE expansion
+    ("potential") or MultiScaleLambdaSOAP ("product", which also takes the local descriptor
+    settings `local`). lode: the lode_* settings (sagpr.settings.lode_part)."""
+    from sagpr.lode import LODE, MultiScaleLambdaSOAP
+
+    expansion = {n: lode[n] for n in ("lode_cutoff", "lode_max_radial", "lode_max_angular",
+                                      "lode_atomic_gaussian_width", "lode_ewald_width", "lode_accuracy",
+                                      "lode_include_center")}
+    if lode["lode_features"] == "product":
+        return MultiScaleLambdaSOAP(species=list(species), **local, **expansion)
+    return LODE(species=list(species), **{k[len("lode_"):]: v for k, v in expansion.items()})
+
+
+def potential_blocks(v: np.ndarray, lambdas, max_angular: int) -> dict:
+    """{lambda: (n, 2 lambda + 1, n_species * max_radial)} blocks V^b_{n' lambda mu} of a LODE
+    expansion v (n, n_species, max_radial, lm) for every lambda > 0 of `lambdas`."""
+    lambdas = [int(lam) for lam in lambdas if lam > 0]
+    if lambdas and max(lambdas) > max_angular:
+        raise ValueError(f"lode_features='potential' needs lode_max_angular >= {max(lambdas)}, got {max_angular}")
+    return {lam: v[..., lam * lam:(lam + 1) ** 2].reshape(len(v), -1, 2 * lam + 1).transpose(0, 2, 1)
+            for lam in lambdas}
+
+
+def potential_scale(block: np.ndarray) -> float:
+    """The one scale of a potential block: the root mean square norm over the (training) centres."""
+    return float(np.sqrt(np.mean(np.sum(block**2, axis=(1, 2))))) or 1.0
+
+
+def with_lode(local: dict, lode: dict, params: dict, scales=None) -> dict:
+    """{lambda: features} of a local + LODE model: local {lambda: lambda-SOAP} joined by
+    sagpr.lode.combine (weight params["lode_weight"]) with `lode`: the potential blocks divided
+    by `scales` {lambda: scale} ("potential"; lambda = 0 stays local) or the rho x V features of
+    every lambda ("product"). The one rule of LodeTensorModel and the tuning workflows."""
+    from sagpr.lode import combine
+
+    w = params["lode_weight"]
+    if params["lode_features"] == "product":
+        return {lam: combine(local[lam], lode[lam], w) for lam in local}
+    return {lam: local[lam] if lam == 0 else combine(local[lam], lode[lam] / scales[lam], w) for lam in local}
+
+
 class LodeTensorModel(TensorModel):
     """TensorModel with long-range features. Keywords: those of TensorModel, plus lode_cutoff,
     lode_max_radial, lode_max_angular, lode_atomic_gaussian_width, lode_ewald_width,
@@ -76,49 +118,29 @@ class LodeTensorModel(TensorModel):
         kwargs.pop("chunk_size", None)
         return super().predict(frames, **kwargs)
 
-    def _calculator(self):
-        from sagpr.lode import LODE, MultiScaleLambdaSOAP
+    def _lode_params(self):
+        return {n: getattr(self, n) for n in settings.LODE}
 
+    def _calculator(self):
         key = (tuple(self.species_),) + tuple(repr(getattr(self, n)) for n in settings.DESCRIPTOR + settings.LODE)
         cache = self.__dict__.setdefault("_lode_cache", {})
         if key not in cache:
             cache.clear()
-            lode = dict(lode_cutoff=self.lode_cutoff, lode_max_radial=self.lode_max_radial,
-                        lode_max_angular=self.lode_max_angular,
-                        lode_atomic_gaussian_width=self.lode_atomic_gaussian_width,
-                        lode_ewald_width=self.lode_ewald_width, lode_accuracy=self.lode_accuracy,
-                        lode_include_center=self.lode_include_center)
-            if self.lode_features == "product":
-                cache[key] = MultiScaleLambdaSOAP(
-                    cutoff=self.cutoff, max_radial=self.max_radial, max_angular=self.max_angular,
-                    atomic_gaussian_width=self.atomic_gaussian_width, cutoff_smooth_width=self.cutoff_smooth_width,
-                    center_atom_weight=self.center_atom_weight, species=self.species_, **lode)
-            else:
-                cache[key] = LODE(species=self.species_, **{k[len("lode_"):]: v for k, v in lode.items()})
+            local = {n: getattr(self, n) for n in settings.DESCRIPTOR if n != "species"}
+            cache[key] = lode_calculator(self._lode_params(), self.species_, local)
         return cache[key]
 
     def _features(self, frames, z, lambdas):
-        from sagpr.lode import combine
-
         local = super()._features(frames, z, lambdas)
-        w = self.lode_weight
         if self.lode_features == "product":
             multi = self._calculator().compute_many(frames, sorted(local), center_species=[z])
-            return {lam: combine(local[lam], multi[lam], w) for lam in local}
-        top = max(local)
-        if top > self.lode_max_angular:
-            raise ValueError(f"lode_features='potential' needs lode_max_angular >= {top}, got {self.lode_max_angular}")
-        v = self._calculator().compute(frames, center_species=[z])
-        out = {0: local[0]}
-        for lam in local:
-            if lam == 0:
-                continue
-            block = v[..., lam * lam:(lam + 1) ** 2].reshape(len(v), -1, 2 * lam + 1).transpose(0, 2, 1)
-            scales = self.lode_scales_.setdefault(int(z), {})
-            if getattr(self, "_fitting", False) and lam not in scales:
-                scales[lam] = float(np.sqrt(np.mean(np.sum(block**2, axis=(1, 2))))) or 1.0
-            out[lam] = combine(local[lam], block / scales[lam], w)
-        return out
+            return with_lode(local, multi, self._lode_params())
+        blocks = potential_blocks(self._calculator().compute(frames, center_species=[z]), local, self.lode_max_angular)
+        scales = self.lode_scales_.setdefault(int(z), {})
+        if getattr(self, "_fitting", False):
+            for lam, block in blocks.items():
+                scales.setdefault(lam, potential_scale(block))
+        return with_lode(local, blocks, self._lode_params(), scales)
 
     def _extra_state(self):
         extra = super()._extra_state()

@@ -36,6 +36,12 @@ DEFAULT_FACTORS = (
     Factor("atomic_gaussian_width", 0.3, 0.6),
     Factor("regularizer", 1e-8, 1e-2, scale="log"),
 )
+#: searched besides DEFAULT_FACTORS when LODE is switched on (sagpr compare/optimize/train --lode);
+#: on LTO 7Li the tuned values sit near 0.99 and 0.3 A (bench/lode_tuned.py, docs/lode.md)
+DEFAULT_LODE_FACTORS = (
+    Factor("lode_weight", 0.7, 0.99),
+    Factor("lode_atomic_gaussian_width", 0.3, 0.8),
+)
 #: the comparison's fixed hyperparameters (a preset: anything it leaves out takes its sagpr.settings default)
 DEFAULT_FIXED = hyperparameters.PRESETS["compare"]
 DEFAULT_TRAIN_FRACTIONS = (0.1, 0.2, 0.4, 0.7, 1.0)

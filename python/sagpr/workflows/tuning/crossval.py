@@ -63,6 +63,7 @@ class CrossValidator:
     search_params: hyperparameters added to every CV fit but not searched or reported, e.g.
     {"n_features": 400}: the search scores models on selected features (a cheaper kernel), the
     final models use the features whole.
+    Parameter sets naming lode_* settings are scored as local + LODE models (FeatureStore.pair).
     """
 
     def __init__(self, sites, train, *, models: Sequence[str] = MODELS, tensor_objective: str = "metric",

@@ -27,7 +27,7 @@ def make_model(o3_lambda: int, params: dict, n_train: int):
 def fit_predict(store, o3_lambda: int, params: dict, train, predict, y_train) -> np.ndarray:
     """Fit a SAGPR of `o3_lambda` on sites `train` with targets y_train (n, 2 lambda + 1); predict sites `predict`."""
     train, predict = np.asarray(train), np.asarray(predict)
-    f = store.pair(o3_lambda, params)
+    f = store.pair(o3_lambda, params, scale_rows=train)  # LODE scales from the training sites, as a model's
     model = make_model(o3_lambda, params, len(train))
     y = np.asarray(y_train, dtype=np.float64).reshape(len(train), 2 * o3_lambda + 1)
     model.fit_features(f["x"][train], f["x0"][train], y)
@@ -50,13 +50,19 @@ def fit_predict_scalar(store, params: dict, train, predict, y_train) -> np.ndarr
 def final_tensor_model(frames, species: str, params: dict, *, V=None, units=None, progress: bool = True):
     """The tuned TensorModel of `species` fitted on every site of `frames`: the model compare
     --save-model and reproduce save. Its hyperparameters are exactly those cross-validated
-    (sagpr.settings.split of `params`: unset ones at their defaults in both). V: the sites'
-    EFGs (n, 3, 3) when they are not atoms.arrays["efg"]; units: recorded as the model's."""
+    (sagpr.settings.split of `params`: unset ones at their defaults in both); a LodeTensorModel
+    when `params` name LODE settings (sagpr.settings.lode_part). V: the sites' EFGs (n, 3, 3)
+    when they are not atoms.arrays["efg"]; units: recorded as the model's."""
     from sagpr.models import TensorModel
+    from sagpr.models.lode_tensor import LodeTensorModel
 
     desc, gpr = settings.split(params)
     gpr["progress"] = progress
-    model = TensorModel(center_species=species, target="efg", **desc, **gpr)
+    lode = settings.lode_part(params)
+    if lode is None:
+        model = TensorModel(center_species=species, target="efg", **desc, **gpr)
+    else:
+        model = LodeTensorModel(center_species=species, target="efg", **desc, **gpr, **lode)
     model.fit(frames, y=None if V is None else np.asarray(V))
     if units is not None:
         model.units_ = units

@@ -155,7 +155,7 @@ class FoldFitter:
     def _systems_for(self, o3_lambda: int, params: dict, model):
         desc, gpr_params = settings.split(params)
         shared = {k: v for k, v in {**desc, **gpr_params}.items() if k not in ("regularizer", "jitter", "prediction")}
-        key = repr((o3_lambda, sorted(shared.items())))
+        key = repr((o3_lambda, sorted(shared.items()), self.store.lode_settings(o3_lambda, params)))
         if key in self._systems:
             self._systems.move_to_end(key)
             return self._systems[key]
@@ -166,7 +166,8 @@ class FoldFitter:
         estimate = FoldSystems.kernel_bytes(len(self.train), 2 * o3_lambda + 1, model.n_sparse, len(self.folds))
         while self._systems and sum(v.nbytes for v in self._systems.values()) + estimate > self.max_bytes:
             self._systems.popitem(last=False)
-        f = self.store.pair(o3_lambda, params)
+        # LODE potential scales from the whole CV training set, like the active-set ordering (labels unused)
+        f = self.store.pair(o3_lambda, params, scale_rows=self.train)
         systems = FoldSystems.build(model, f["x"], f["x0"], [va for _, va in self.folds], rows=self.train,
                                     max_kernel_bytes=self.max_kernel_bytes)
         if systems is None:

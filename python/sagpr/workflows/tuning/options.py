@@ -14,7 +14,21 @@ QUICK = {
     "fixed": settings.PRESETS["quick"],
     "n_folds": 3,
     "train_sizes": (0.25, 0.5, 1.0),
+    "lode_factors": (Factor("lode_weight", 0.5, 0.95), Factor("lode_atomic_gaussian_width", 0.4, 1.0)),
 }
+
+
+def with_lode(factors: Sequence[Factor], fixed: Dict[str, object], lode_factors: Sequence[Factor] = ()):
+    """(factors, fixed) of a search of local + LODE models: `lode_factors` are added unless their
+    names are fixed or searched already; when no lode_* name is searched or fixed, lode_weight is
+    fixed at its default (a parameter set naming a lode_* setting is a LODE model, see
+    sagpr.settings.lode_part)."""
+    factors, fixed = list(factors), dict(fixed)
+    taken = set(fixed) | {f.name for f in factors}
+    factors += [f for f in lode_factors if f.name not in taken]
+    if not any(name in settings.LODE for name in set(fixed) | {f.name for f in factors}):
+        fixed["lode_weight"] = settings.default("lode_weight")
+    return factors, fixed
 
 
 def parse_factor(spec: str) -> Factor:
@@ -31,6 +45,11 @@ def parse_factor(spec: str) -> Factor:
     except ValueError:
         raise ValueError(f"factor {spec!r}: bounds must be numbers") from None
     integer = "int" in flags or settings.is_integer(name)
+    for bound in (lo, hi):  # the bounds obey the hyperparameter's own rule (lode_weight <= 1, ...)
+        try:
+            settings.check(name, int(round(bound)) if settings.is_integer(name) else bound)
+        except ValueError as err:
+            raise ValueError(f"factor {spec!r}: {err}") from None
     return Factor(name, lo, hi, scale="log" if "log" in flags else "linear", integer=integer)
 
 
