@@ -44,6 +44,15 @@ def test_fold_models_equal_dense_reference(d):
         w = np.linalg.solve(kt.T @ kt + reg * kmm, kt.T @ (y[train] - mean).ravel())
         expected = (k_all[rows(val)] @ w).reshape(len(val), d) + mean
         np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9 * np.abs(expected).max())
+        # validation sites in another order than the fold's block: gathered rows, same predictions
+        np.testing.assert_allclose(systems.fit_predict(train, val[::-1], i, y[train], reg, 0.0), got[::-1],
+                                   rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+    # all folds at once (one pass over the kernel for K_MN y) = fold by fold
+    trains = [np.setdiff1d(np.arange(n), val) for val in folds]
+    together = systems.predict_folds(range(len(folds)), trains, folds, [y[t] for t in trains], reg, 0.0)
+    for i, val in enumerate(folds):
+        np.testing.assert_allclose(together[i], systems.fit_predict(trains[i], val, i, y[trains[i]], reg, 0.0),
+                                   rtol=1e-12, atol=1e-12 * np.abs(y).max())
 
 
 def test_shared_and_per_fold_cross_validation_agree_roughly(tmp_path):

@@ -98,7 +98,9 @@ class FoldSystems:
         for rows_f in self.fold_rows:
             kb = self.k[rows_f]
             self.blocks.append(kb.T @ kb)  # a contiguous view: NumPy calls syrk for a.T @ a
-        self.total = np.sum(self.blocks, axis=0)
+        self.total = self.blocks[0].copy()
+        for block in self.blocks[1:]:
+            self.total += block
         self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.blocks) + self.total.nbytes
         return self
 
@@ -109,17 +111,37 @@ class FoldSystems:
 
     def fit_predict(self, train: np.ndarray, val: np.ndarray, fold: int, y_train, regularizer, jitter) -> np.ndarray:
         """Predictions (len(val), d) of fold `fold` from targets y_train (len(train), d)."""
+        return self.predict_folds([fold], [train], [val], [y_train], regularizer, jitter)[0]
+
+    def predict_folds(self, fold_ids, trains, vals, ys, regularizer, jitter) -> List[np.ndarray]:
+        """fit_predict of several folds at once: K_MN y of all of them from one pass over the
+        kernel (a GEMM with one target column per fold, zero on the fold's validation rows), and
+        each fold's validation rows read as a view of its block when they are that block."""
         d = self.d
-        y = np.asarray(y_train, dtype=np.float64).reshape(len(train), d)
-        y_mean = y.mean(axis=0) if d == 1 else np.zeros(d)
-        full = np.zeros((len(self.k) // d, d))  # validation rows stay zero: K_MN y over the training part
-        full[self.position[np.asarray(train)]] = y - y_mean
-        cols = _rows(self.fold_active[fold], d)
-        kty = (self.k.T @ full.ravel())[cols]
-        system = solver.sparse_solver((self.total - self.blocks[fold])[np.ix_(cols, cols)], kty,
-                                      self.kmm[np.ix_(cols, cols)], y_mean=y_mean, jitter=jitter)
-        w = system.solve(regularizer, overwrite=True)
-        return (self.k[_rows(self.position[np.asarray(val)], d)][:, cols] @ w).reshape(len(val), d) + y_mean
+        n_sites = len(self.k) // d
+        targets = np.zeros((n_sites, d, len(fold_ids)))
+        means = []
+        for j, (train, y) in enumerate(zip(trains, ys)):
+            y = np.asarray(y, dtype=np.float64).reshape(len(train), d)
+            means.append(y.mean(axis=0) if d == 1 else np.zeros(d))
+            targets[self.position[np.asarray(train)], :, j] = y - means[-1]
+        kty = self.k.T @ targets.reshape(n_sites * d, len(fold_ids))
+        out = []
+        for j, (fold, val) in enumerate(zip(fold_ids, vals)):
+            cols = _rows(self.fold_active[fold], d)
+            block = np.ix_(cols, cols)
+            system = solver.sparse_solver(self.total[block] - self.blocks[fold][block], kty[cols, j], self.kmm[block],
+                                          y_mean=means[j], jitter=jitter)
+            w = np.zeros(self.k.shape[1])
+            w[cols] = system.solve(regularizer, overwrite=True)
+            positions = self.position[np.asarray(val)]
+            first = self.fold_rows[fold].start // d
+            if np.array_equal(positions, np.arange(first, first + len(positions))):
+                rows = slice(first * d, (first + len(positions)) * d)  # the fold's own block: a view
+            else:
+                rows = _rows(positions, d)
+            out.append((self.k[rows] @ w).reshape(len(val), d) + means[j])
+        return out
 
 
 def _growth(n_folds):
@@ -193,5 +215,5 @@ class FoldFitter:
         systems = self._systems_for(o3_lambda, params, model)
         if systems is None:
             return None
-        return [systems.fit_predict(tr, va, k, y, model.regularizer, model.jitter)
-                for k, ((tr, va), y) in enumerate(zip(self.folds, y_by_fold))]
+        return systems.predict_folds(range(len(self.folds)), [tr for tr, _ in self.folds], [va for _, va in self.folds],
+                                     y_by_fold, model.regularizer, model.jitter)
