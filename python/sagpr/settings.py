@@ -164,16 +164,17 @@ SETTINGS: Dict[str, Setting] = dict([
     _s("random_state", 0, "gpr", _int_at_least(0), "seed of the first FPS pick and of feature sampling", True),
     _s("progress", True, "gpr", _bool, "show progress bars on long steps"),
     # long-range (LODE) features, sagpr.lode (issue 18); defaults: the best of bench/lode_lto.py on
-    # LTO 7Li (a compact basis, so the potential's l = 2 block is close to the field gradient)
+    # LTO 7Li (a compact basis, so the potential's l = 2 block is close to the field gradient); width
+    # and weight where the tuned searches of bench/lode_tuned.py end on LTO Li, Ti, O (bench/lode_defaults.py)
     _s("lode_cutoff", 1.5, "lode", _positive, "cutoff setting the widths of the LODE GTO basis (A)"),
     _s("lode_max_radial", 3, "lode", _int_at_least(1), "LODE radial basis functions", True),
     _s("lode_max_angular", 3, "lode", _int_at_least(0), "largest angular channel of the LODE expansion", True),
-    _s("lode_atomic_gaussian_width", 0.5, "lode", _positive, "width of the Gaussians whose potential LODE expands (A)"),
+    _s("lode_atomic_gaussian_width", 0.3, "lode", _positive, "width of the Gaussians whose potential LODE expands (A)"),
     _s("lode_ewald_width", None, "lode", _optional(_positive),
        "Ewald splitting width >= lode_atomic_gaussian_width (None: twice it; equal: reciprocal space only)"),
     _s("lode_accuracy", 1e-8, "lode", _positive, "relative truncation of the LODE Ewald sums"),
     _s("lode_include_center", False, "lode", _bool, "keep the centre's own Gaussian in its LODE potential"),
-    _s("lode_weight", 0.9, "lode", _fraction, "w of the kernel (1 - w) K_local + w K_LODE"),
+    _s("lode_weight", 0.99, "lode", _fraction, "w of the kernel (1 - w) K_local + w K_LODE"),
     _s("lode_features", "potential", "lode", _choice("potential", "product"),
        "LODE features of a model: the potential's own lambda block (nu = 1, one scale per model) or rho x V"),
 ])
