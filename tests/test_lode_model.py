@@ -22,7 +22,9 @@ def frames():
 def test_zero_weight_is_the_local_model(frames, kind):
     local = TensorModel(**SMALL).fit(frames[:6]).predict(frames[6:])
     lode = LodeTensorModel(**SMALL, **LODE_SMALL, lode_weight=0.0, lode_features=kind).fit(frames[:6]).predict(frames[6:])
-    np.testing.assert_allclose(lode, local, rtol=0, atol=1e-8 * np.abs(local).max())
+    # the zero-weighted LODE columns change summation orders; the solve amplifies that rounding to
+    # ~2e-8 of the largest component with "product" features (measured), far below any physics
+    np.testing.assert_allclose(lode, local, rtol=0, atol=1e-7 * np.abs(local).max())
 
 
 @pytest.mark.parametrize("kind", ["potential", pytest.param("product", marks=pytest.mark.slow)])
