@@ -15,7 +15,11 @@ HYPERS = dict(cutoff=3.5, max_radial=3, max_angular=3, atomic_gaussian_width=0.5
 
 def cluster(seed=0, symbols=("Li", "O", "O", "Ti", "O")):
     rng = np.random.default_rng(seed)
-    return Atoms(list(symbols), positions=rng.uniform(-1.6, 1.6, (len(symbols), 3)))
+    n = len(symbols)
+    while True:  # atoms closer than 0.5 A are an input error (sagpr.neighbors.check_min_distance)
+        pos = rng.uniform(-1.6, 1.6, (n, 3))
+        if (np.linalg.norm(pos[:, None] - pos[None], axis=-1) + 10 * np.eye(n)).min() > 0.8:
+            return Atoms(list(symbols), positions=pos)
 
 
 @pytest.mark.parametrize("l1, l2, lam", [(1, 1, 1), (1, 2, 2), (2, 2, 1), pytest.param(1, 3, 3, marks=pytest.mark.slow),
