@@ -74,6 +74,13 @@ def test_kernel_bad_input():
         _core.kernel(x, x0[:2], x, x0, 2)
     with pytest.raises(ValueError, match="NaN"):
         gpr.as_features(np.full((2, 1, 3), np.nan), np.zeros((2, 3)))
+    # the NumPy-GEMM kernel the workflows use checks the same
+    with pytest.raises(ValueError, match="zeta"):
+        gpr.kernel(x, x0, x, x0, 0)
+    with pytest.raises(ValueError, match="cannot be paired"):
+        gpr.kernel(x, x0, x[:, :3], x0, 2)
+    with pytest.raises(ValueError, match="cannot be paired"):
+        gpr.kernel(x, x0, x, x0[:, :1], 2)
 
 
 def reference_fps(x, k, first):
@@ -130,6 +137,7 @@ def test_symmetric_kernel_equals_general_kernel(zeta):
     x0 = rng.normal(size=(300, 4))
     k = _core.kernel_symmetric(x, x0, zeta)
     np.testing.assert_allclose(k, _core.kernel(x, x0, x, x0, zeta), rtol=0, atol=1e-13 * np.abs(k).max())
+    np.testing.assert_allclose(k, gpr.kernel(x, x0, x, x0, zeta).reshape(k.shape), rtol=0, atol=1e-13 * np.abs(k).max())
     np.testing.assert_array_equal(k, k.T)
 
 

@@ -52,6 +52,8 @@ def test_subsample_is_seeded_and_keeps_whole_groups():
     assert np.array_equal(np.sort(b), items[np.isin(groups[items], kept)])  # whole structures only
     with pytest.raises(ValueError, match="at least 1"):
         subsample(items, 0)
+    with pytest.raises(ValueError, match="at least 1"):
+        subsample(items[:0], 0)
 
 
 def test_search_finds_minimum_and_uses_cache(tmp_path):

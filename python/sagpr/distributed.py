@@ -170,7 +170,8 @@ def _predict_chunk(model, frames, **options):
 def distributed_predict(model, frames: Iterable, *, client, chunk_size: int = 32, **predict_options):
     """model.predict(frames, **predict_options) computed chunk by chunk on a Dask cluster and
     concatenated in order (tuples and {lambda: array} dicts of per-site arrays part by part, so
-    return_std / return_cov give what the local call gives)."""
+    return_std / return_cov give what the local call gives; options left False are not passed)."""
+    predict_options = {k: v for k, v in predict_options.items() if v is not False}
     function = functools.partial(_predict_chunk, **predict_options) if predict_options else _predict_chunk
     parts = list(map_frames(function, model, frames, client=client, chunk_size=chunk_size))
     if not parts:

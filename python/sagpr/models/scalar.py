@@ -92,8 +92,8 @@ class ScalarModel(PerSpeciesModel):
         cluster (the model is sent once to every worker); results are identical.
         """
         if client is not None:
-            options = {k: v for k, v in (("return_std", return_std), ("return_cov", return_cov)) if v}
-            return distributed_predict(self, frames, client=client, chunk_size=chunk_size, **options)
+            return distributed_predict(self, frames, client=client, chunk_size=chunk_size, return_std=return_std,
+                                       return_cov=return_cov)
         if return_std or return_cov:
             means, covs = self._spherical_with_cov(frames)
             var = covs[0][:, 0, 0]

@@ -188,8 +188,8 @@ class SAGPR(Estimator):
         on the cluster (the model is sent once to every worker); results are identical.
         """
         if client is not None:
-            options = {k: v for k, v in (("return_std", return_std), ("return_cov", return_cov)) if v}
-            return distributed_predict(self, frames, client=client, chunk_size=chunk_size, **options)
+            return distributed_predict(self, frames, client=client, chunk_size=chunk_size, return_std=return_std,
+                                       return_cov=return_cov)
         self._check_fitted()
         frames = as_frame_list(frames)
         x, x0 = self.compute_features(frames)

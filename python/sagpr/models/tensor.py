@@ -169,8 +169,8 @@ class TensorModel(PerSpeciesModel):
         if return_cov not in (False, True, "cartesian"):
             raise ValueError(f"return_cov must be False, True or 'cartesian', got {return_cov!r}")
         if client is not None:
-            options = {k: v for k, v in (("return_std", return_std), ("return_cov", return_cov)) if v}
-            return distributed_predict(self, frames, client=client, chunk_size=chunk_size, **options)
+            return distributed_predict(self, frames, client=client, chunk_size=chunk_size, return_std=return_std,
+                                       return_cov=return_cov)
         if return_std or return_cov:
             means, covs = self._spherical_with_cov(frames)
             n = len(next(iter(means.values())))

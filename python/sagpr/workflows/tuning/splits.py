@@ -53,10 +53,10 @@ def subsample(items, max_items: Optional[int], *, seed: int = 0, groups: Optiona
     (None, or no more than max_items). With `groups` (of every item index, e.g. its structure)
     whole groups are kept, as many as fit (at least one)."""
     items = np.asarray(items, dtype=int)
+    if max_items is not None and max_items < 1:
+        raise ValueError(f"max_items must be at least 1, got {max_items!r}")
     if max_items is None or len(items) <= max_items:
         return items
-    if max_items < 1:
-        raise ValueError(f"max_items must be at least 1, got {max_items!r}")
     rng = np.random.default_rng(seed)
     if groups is None:
         return np.sort(rng.choice(items, size=int(max_items), replace=False))
