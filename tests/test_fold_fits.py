@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from sagpr.models import SAGPR, gpr
+from sagpr.models.sources import ArraySource
 from sagpr.workflows.tuning.fold_fits import FoldSystems
 
 
@@ -72,6 +73,48 @@ def test_shared_and_per_fold_cross_validation_agree_roughly(tmp_path):
         ratio = np.array(shared[name]) / np.array(separate[name])
         assert np.all((ratio > 0.5) & (ratio < 2.0)), (name, ratio)
     assert shared != separate  # different active sets: not taken from each other's cache
+
+
+@pytest.mark.parametrize("n_features", [None, 6])
+def test_build_in_chunks_equals_build_in_one_pass(monkeypatch, n_features):
+    """The kernel rows are made chunk by chunk from the (never gathered) training rows: same
+    active sets, kernel and fold systems as one pass, with `rows` picking the training sites."""
+    from sagpr.workflows.tuning import fold_fits
+
+    rng = np.random.default_rng(5)
+    x = normalised(rng, 90, 5, 10)
+    x[::9] = 0.0  # symmetry-zero environments among the chunks
+    x0 = normalised(rng, 90, 1, 8)[:, 0, :]
+    rows = np.sort(rng.choice(90, 70, replace=False))
+    folds = np.array_split(rng.permutation(70), 4)
+    model = SAGPR(o3_lambda=2, zeta=2, n_sparse=20, n_features=n_features)
+    whole = FoldSystems.build(model, x, x0, folds, rows=rows)
+    monkeypatch.setattr(fold_fits, "_CHUNK", 7)
+    chunked = FoldSystems.build(model, x, x0, folds, rows=rows)
+    np.testing.assert_array_equal(chunked.active, whole.active)
+    for f in range(len(folds)):
+        np.testing.assert_array_equal(chunked.fold_active[f], whole.fold_active[f])
+    scale = np.abs(whole.k).max()
+    np.testing.assert_allclose(chunked.k, whole.k, rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(chunked.total, whole.total, rtol=0, atol=1e-12 * np.abs(whole.total).max())
+    # the features the kernel saw: those of x[rows] after the model's own feature selection
+    sel = model.select_features(ArraySource(x[rows], x0[rows], None))
+    xt, xt0 = gpr.transform(x[rows], x0[rows], 2, *sel)
+    a = whole.active
+    np.testing.assert_allclose(whole.k, dense_kernel(xt[whole.position.argsort()], xt0[whole.position.argsort()],
+                                                     xt[a], xt0[a], 2), rtol=0, atol=1e-13 * scale)
+
+
+def test_kernel_writes_into_out_and_checks_it():
+    rng = np.random.default_rng(1)
+    x, a = normalised(rng, 6, 3, 5), normalised(rng, 4, 3, 5)
+    x0, a0 = normalised(rng, 6, 1, 4)[:, 0, :], normalised(rng, 4, 1, 4)[:, 0, :]
+    out = np.full((18, 12), np.nan)
+    got = gpr.kernel(x, x0, a, a0, 2, out=out)
+    np.testing.assert_array_equal(out, gpr.kernel(x, x0, a, a0, 2).reshape(18, 12))
+    assert np.shares_memory(got, out)
+    with pytest.raises(ValueError, match="out must be"):
+        gpr.kernel(x, x0, a, a0, 2, out=np.empty((18, 11)))
 
 
 def test_shared_route_declines_when_folds_would_be_full_gprs_or_too_large():

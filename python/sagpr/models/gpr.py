@@ -31,9 +31,13 @@ def as_features(x, x0, name="features"):
     return x, x0
 
 
-def nonzero_environments(x):
+def nonzero_environments(x, chunk=256):
     """Mask of environments whose lambda features are not (exactly) zero by symmetry."""
-    return np.abs(x).reshape(len(x), -1).max(axis=1) > 0.0
+    x = x.reshape(len(x), -1)
+    mask = np.empty(len(x), dtype=bool)
+    for start in range(0, len(x), chunk):  # small temporaries: no GB-sized |x| for 30,000 sites
+        mask[start:start + chunk] = np.abs(x[start:start + chunk]).max(axis=1) > 0.0
+    return mask
 
 
 def renormalise(x, reference_norms=None):
@@ -143,12 +147,13 @@ def select_active(x0, n_active, random_state, candidates=None):
     return candidates[idx]
 
 
-def kernel(x, x0, a, a0, zeta):
+def kernel(x, x0, a, a0, zeta, out=None):
     """Kernel (n, d, m, d) between two feature sets: (x_i a_j^T) (x0_i . a0_j)^(zeta - 1).
 
     The two products are NumPy's BLAS GEMMs (about twice _core.kernel's Eigen GEMM on the CV
     kernels measured here); the fits' accumulations, whose sums must not depend on the thread
-    count, stay in the C++ core.
+    count, stay in the C++ core. out: an optional C-contiguous float64 array of n d x m d
+    elements to write the kernel into (returned reshaped to (n, d, m, d)).
     """
     x, x0 = as_features(x, x0)
     a, a0 = as_features(a, a0)
@@ -159,7 +164,13 @@ def kernel(x, x0, a, a0, zeta):
     if zeta < 1:
         raise ValueError(f"zeta must be at least 1, got {zeta}")
     n, d, F = x.shape
-    k = (x.reshape(n * d, F) @ a.reshape(-1, F).T).reshape(n, d, len(a), d)
+    if out is None:
+        k = (x.reshape(n * d, F) @ a.reshape(-1, F).T).reshape(n, d, len(a), d)
+    else:
+        if out.dtype != np.float64 or not out.flags.c_contiguous or out.size != n * d * len(a) * d:
+            raise ValueError(f"out must be a C-contiguous float64 array of {n * d} x {len(a) * d} elements")
+        k = out.reshape(n, d, len(a), d)
+        np.matmul(x.reshape(n * d, F), a.reshape(-1, F).T, out=out.reshape(n * d, len(a) * d))
     if zeta > 1:
         scalar = x0 @ a0.T
         if zeta > 2:

@@ -23,8 +23,7 @@ from typing import List, Sequence
 import numpy as np
 
 from sagpr import settings
-from sagpr.models import gpr, solver
-from sagpr.models.sources import ArraySource
+from sagpr.models import gpr, solver, sources
 
 from .fits import make_model
 
@@ -53,20 +52,30 @@ class FoldSystems:
         if len(order) != n or len(np.unique(order)) != n:
             raise ValueError("the folds' validation parts must cover the training sites once each")
         take = order if rows is None else np.asarray(rows)[order]
-        x, x0 = x[take], x0[take]
         self = cls()
         self.position = np.empty(n, dtype=int)
         self.position[order] = np.arange(n)
         bounds = np.cumsum([0] + [len(va) for va in folds])
         self.fold_rows = [slice(int(a) * d, int(b) * d) for a, b in zip(bounds[:-1], bounds[1:])]
-        sel, sel0 = model.select_features(ArraySource(x, x0, None))
-        x, x0 = gpr.transform(x, x0, model.o3_lambda, sel, sel0)
-        usable = gpr.nonzero_environments(x)[self.position]  # by training site
+        sel, sel0 = (None, None) if model.n_features is None else model.select_features(_TakenRows(x, x0, take))
+        lam = model.o3_lambda
+        # The training rows are never gathered as a whole (for 30,000 O sites a GB-sized copy):
+        # they are transformed and turned into kernel rows chunk by chunk. Feature selection and
+        # renormalisation act row by row, so the chunks give the same numbers as one pass.
+        chunks = [take[i:i + _CHUNK] for i in range(0, n, _CHUNK)]
+        usable, x0_parts = [], []
+        for rows_c in chunks:
+            xc, x0c = gpr.transform(x[rows_c], x0[rows_c], lam, sel, sel0)
+            usable.append(gpr.nonzero_environments(xc))
+            x0_parts.append(x0c)
+        del xc
+        usable = np.concatenate(usable)[self.position]  # by training site
         if any(usable.sum() - usable[va].sum() <= n_active for va in folds):
             return None
         self.d = d
         candidates = np.flatnonzero(usable)
-        x0_sites = x0[self.position]  # site order: the same farthest-point ordering as before
+        x0_sites = np.concatenate(x0_parts)[self.position]  # site order: the same farthest-point ordering as before
+        del x0_parts
         # Each fold's active set: the first n_sparse points of one farthest-point ordering of the
         # whole training set that lie in the fold's training part, so the basis of a fold never
         # holds its own validation sites (basis functions sitting on validation sites, with
@@ -86,13 +95,17 @@ class FoldSystems:
             return None
         self.active = order_fps[:needed]  # training-site indices
         self.fold_active = fold_active  # per fold: positions in self.active
-        at = self.position[self.active]
-        a, a0 = np.ascontiguousarray(x[at]), np.ascontiguousarray(x0[at])
+        at = take[self.position[self.active]]
+        a, a0 = gpr.transform(x[at], x0[at], lam, sel, sel0)
+        a, a0 = np.ascontiguousarray(a), np.ascontiguousarray(a0)
         zeta = int(model.zeta)
         # K (n d, U d): kernel of every training site (rows fold by fold) with the union U of the
-        # folds' active sets
-        self.k = gpr.kernel(x, x0, a, a0, zeta).reshape(n * d, len(self.active) * d)
-        del x, x0
+        # folds' active sets, written chunk by chunk into one array
+        self.k = np.empty((n * d, len(self.active) * d))
+        for i, rows_c in zip(range(0, n, _CHUNK), chunks):
+            xc, x0c = gpr.transform(x[rows_c], x0[rows_c], lam, sel, sel0)
+            gpr.kernel(xc, x0c, a, a0, zeta, out=self.k[i * d:(i + len(rows_c)) * d])
+        del xc, x0c
         self.kmm = gpr.kernel_symmetric(a, a0, zeta)
         self.blocks = []
         for rows_f in self.fold_rows:
@@ -142,6 +155,24 @@ class FoldSystems:
                 rows = _rows(positions, d)
             out.append((self.k[rows] @ w).reshape(len(val), d) + means[j])
         return out
+
+
+#: training sites per chunk of the kernel's rows (bounds the temporaries of a build)
+_CHUNK = 2048
+
+
+class _TakenRows:
+    """Rows `take` of (x, x0) as the source feature selection samples from (sources.select_features),
+    gathering only the sampled rows."""
+
+    def __init__(self, x, x0, take):
+        self.x, self.x0, self.take, self.n = x, x0, take, len(take)
+
+    def raw_map(self, function, state):
+        if function is not sources.take_rows:  # the only pass feature selection makes
+            raise NotImplementedError("_TakenRows serves the feature-selection samples only")
+        rows, rows0 = state  # sorted sample indices into the taken rows
+        return [(self.x[self.take[rows]], self.x0[self.take[rows0]])]
 
 
 def _growth(n_folds):
