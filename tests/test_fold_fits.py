@@ -146,3 +146,24 @@ def test_search_params_reach_every_cv_fit_but_not_the_parameters(tmp_path):
     assert np.all(np.isfinite(few))
     with pytest.raises(ValueError, match="n_features"):
         CrossValidator(sites, np.arange(len(sites)), search_params={"n_features": 0}, **kw)
+
+
+def test_lambda_2_and_lambda_0_builds_of_a_setting_order_their_sites_once():
+    from sagpr.workflows.tuning import fold_fits
+
+    rng = np.random.default_rng(3)
+    x2 = normalised(rng, 80, 5, 9)
+    x0 = normalised(rng, 80, 1, 7)[:, 0, :]
+    folds = np.array_split(rng.permutation(80), 4)
+    orderings = fold_fits._Orderings()
+    two = FoldSystems.build(SAGPR(o3_lambda=2, n_sparse=20), x2, x0, folds, orderings=orderings)
+    zero = FoldSystems.build(SAGPR(o3_lambda=0, n_sparse=20), x0[:, None, :], x0, folds, orderings=orderings)
+    assert orderings.n_computed == 1
+    alone = FoldSystems.build(SAGPR(o3_lambda=0, n_sparse=20), x0[:, None, :], x0, folds)
+    np.testing.assert_array_equal(zero.active, alone.active)
+    np.testing.assert_array_equal(zero.active, two.active)
+    # other sites usable (symmetry-zero lambda = 2 features), other seed: ordered anew
+    x2[::5] = 0.0
+    FoldSystems.build(SAGPR(o3_lambda=2, n_sparse=20), x2, x0, folds, orderings=orderings)
+    FoldSystems.build(SAGPR(o3_lambda=0, n_sparse=20, random_state=1), x0[:, None, :], x0, folds, orderings=orderings)
+    assert orderings.n_computed == 3

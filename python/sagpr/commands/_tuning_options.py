@@ -41,7 +41,7 @@ def add_lode_argument(p, searched):
     p.add_argument("--lode", action="store_true",
                    help="local + long-range (LODE) features: a LodeTensorModel (docs/lode.md); " + searched +
                         "; lode_* settings can be fixed (--fix lode_cutoff=2) or searched like the others "
-                        "(lode_weight:0.5:0.95 in --factors). Naming a lode_* setting switches LODE on too")
+                        "(lode_weight:0.7:0.99 in --factors). Naming a lode_* setting switches LODE on too")
 
 
 def lode_factors(args, quick=False):

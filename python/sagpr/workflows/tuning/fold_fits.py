@@ -17,8 +17,9 @@ labels) of the validation part too.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -35,11 +36,14 @@ class FoldSystems:
     """
 
     @classmethod
-    def build(cls, model, x, x0, folds: Sequence[np.ndarray], *, rows=None, max_kernel_bytes: float = 8e9):
+    def build(cls, model, x, x0, folds: Sequence[np.ndarray], *, rows=None, max_kernel_bytes: float = 8e9,
+              orderings: Optional[_Orderings] = None):
         """x, x0: features of the n training sites (or, with `rows`, of more sites: the training
         sites are x[rows]); folds: validation indices (into the n) of each fold, disjoint. None when
         a fold's training part has no more usable sites than n_sparse (a per-fold fit is then a
-        full GPR) or the kernel would exceed max_kernel_bytes."""
+        full GPR) or the kernel would exceed max_kernel_bytes. orderings: farthest-point
+        orderings kept from earlier builds (the lambda = 2 and lambda = 0 models of a descriptor
+        setting order the same x^0)."""
         d = x.shape[1]
         n = len(x) if rows is None else len(rows)
         n_active = int(model.n_sparse)
@@ -84,7 +88,7 @@ class FoldSystems:
         # runs out of distinct environments, as a per-fold fit would.
         length = min(len(candidates), int(np.ceil(grow * n_active)))
         while True:
-            order_fps = gpr.select_active(x0_sites, length, model.random_state, candidates)
+            order_fps = (orderings if orderings is not None else _Orderings(0)).select_active(x0_sites, length, model.random_state, candidates)
             fold_active = [np.flatnonzero(~np.isin(order_fps, va))[:n_active] for va in folds]
             if all(len(f) == n_active for f in fold_active) or len(order_fps) < length or length == len(candidates):
                 break
@@ -175,6 +179,35 @@ class _TakenRows:
         return [(self.x[self.take[rows]], self.x0[self.take[rows0]])]
 
 
+class _Orderings:
+    """gpr.select_active's results, memoised on the content of its inputs (the newest `size`)."""
+
+    def __init__(self, size=4):
+        self.size = int(size)
+        self._kept: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
+        self.n_computed = 0
+
+    def select_active(self, x0, length, random_state, candidates):
+        if not isinstance(random_state, (int, np.integer)):  # a generator or None draws anew each time
+            return gpr.select_active(x0, length, random_state, candidates)
+        key = (_digest(x0), _digest(candidates), int(length), int(random_state))
+        if key in self._kept:
+            self._kept.move_to_end(key)
+            return self._kept[key].copy()
+        order = gpr.select_active(x0, length, random_state, candidates)
+        self.n_computed += 1
+        if self.size > 0:
+            self._kept[key] = order.copy()
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return order
+
+
+def _digest(a):
+    a = np.ascontiguousarray(a)
+    return (a.shape, str(a.dtype), hashlib.blake2b(a.data, digest_size=16).hexdigest())
+
+
 def _growth(n_folds):
     """|U| / n_sparse expected for the union of the folds' active sets (margin included)."""
     return 1.2 * n_folds / max(n_folds - 1, 1)
@@ -204,6 +237,7 @@ class FoldFitter:
         self.max_kernel_bytes = float(max_kernel_bytes)
         self._systems: "OrderedDict[str, FoldSystems]" = OrderedDict()
         self._unusable = set()  # settings FoldSystems.build declined
+        self._orderings = _Orderings()
 
     def _systems_for(self, o3_lambda: int, params: dict, model):
         desc, gpr_params = settings.split(params)
@@ -222,7 +256,7 @@ class FoldFitter:
         # LODE potential scales from the whole CV training set, like the active-set ordering (labels unused)
         f = self.store.pair(o3_lambda, params, scale_rows=self.train)
         systems = FoldSystems.build(model, f["x"], f["x0"], [va for _, va in self.folds], rows=self.train,
-                                    max_kernel_bytes=self.max_kernel_bytes)
+                                    max_kernel_bytes=self.max_kernel_bytes, orderings=self._orderings)
         if systems is None:
             self._unusable.add(key)
             return None

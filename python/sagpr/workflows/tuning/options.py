@@ -14,7 +14,8 @@ QUICK = {
     "fixed": settings.PRESETS["quick"],
     "n_folds": 3,
     "train_sizes": (0.25, 0.5, 1.0),
-    "lode_factors": (Factor("lode_weight", 0.5, 0.95), Factor("lode_atomic_gaussian_width", 0.4, 1.0)),
+    # ranges that hold the LODE defaults (lode_weight 0.99, lode_atomic_gaussian_width 0.3 A)
+    "lode_factors": (Factor("lode_weight", 0.7, 0.99), Factor("lode_atomic_gaussian_width", 0.3, 0.8)),
 }
 
 
