@@ -211,6 +211,13 @@ class PerSpeciesModel(Estimator):
         out[np.isneginf(out)] = np.nan
         return out
 
+    def current_calibration(self):
+        """{(atomic number, lambda): the calibration of the covariances the parts give now, or None};
+        ValueError when one was fitted for another uncertainty_n_sparse (SAGPR.current_calibration)."""
+        self._check_fitted()
+        self._sync_covariance_size()
+        return {(z, lam): m.current_calibration() for z, parts in self.models_.items() for lam, m in parts.items()}
+
     def calibration(self):
         """{(atomic number, lambda): calibration dict or None} of the parts."""
         self._check_fitted()
