@@ -13,9 +13,10 @@
             reduction) or at random (several seeds).
 --prefix    the prefix covariance (uncertainty_n_sparse = M' of the M active points) against the
             exact one (M' = M): with --cost, the cost ratio of return_cov per M' (baseline predict
-            of the same run); with --coverage, sparse models (LTO Li M = --lto-sparse of 160 train
-            cells, gehlenite M = 500) calibrated for each M' (model.calibrate with that M') and
-            their held-out 95 % coverage and Spearman(sigma, |error|).
+            of the same run); with --coverage, sparse models (LTO Li: M = --lto-sparse, on enough
+            cells that the CV folds stay sparse; gehlenite: M = 500) calibrated for each M'
+            (model.calibrate with that M') and their held-out 95 % coverage and Spearman(sigma,
+            |error|); --lto-seed, --datasets lto,gehlenite choose the data.
 
     OMP_NUM_THREADS=1 python bench/uncertainty.py [--cost] [--coverage] [--active] [--quick]
                                                   [--prefix 100,200,400]
@@ -150,15 +151,18 @@ def prefix_report(name, model, train, test, ref_V, prefixes, groups=None, n_fold
     return rows
 
 
-def prefix_coverage(prefixes, lto_sparse):
+def prefix_coverage(prefixes, lto_sparse, lto_seed=3, datasets=("lto", "gehlenite")):
     from sagpr.datasets import lto
 
-    n_train = -(-(lto_sparse * 5 // 4 + 40) // 8)  # CV folds of 4/5 of the cells keep > M Li: sparse folds
-    frames = lto.generate(n_train + 40, seed=3, progress=False)
-    train, test = frames[:-40], frames[-40:]
-    ref = np.concatenate([a.arrays["efg"][a.numbers == 3] for a in test])
-    prefix_report("LTO Li", sagpr.TensorModel(center_species="Li", n_sparse=lto_sparse, **SMALL), train, test, ref,
-                  prefixes)
+    if "lto" in datasets:
+        n_train = -(-(lto_sparse * 5 // 4 + 40) // 8)  # CV folds of 4/5 of the cells keep > M Li: sparse folds
+        frames = lto.generate(n_train + 40, seed=lto_seed, progress=False)
+        train, test = frames[:-40], frames[-40:]
+        ref = np.concatenate([a.arrays["efg"][a.numbers == 3] for a in test])
+        prefix_report(f"LTO Li (seed {lto_seed})", sagpr.TensorModel(center_species="Li", n_sparse=lto_sparse, **SMALL),
+                      train, test, ref, prefixes)
+    if "gehlenite" not in datasets:
+        return
     frames = gehlenite_frames()
     train = [f for i, f in enumerate(frames) if i % 3 != 2]
     test = frames[2::3]
@@ -242,6 +246,8 @@ def main():
     parser.add_argument("--prefix", default=None, metavar="M1,M2,...",
                         help="prefix covariances (uncertainty_n_sparse) to compare with the exact one")
     parser.add_argument("--lto-sparse", type=int, default=1000, help="M of the LTO model of --prefix --coverage")
+    parser.add_argument("--lto-seed", type=int, default=3, help="seed of the LTO cells of --prefix --coverage")
+    parser.add_argument("--datasets", default="lto,gehlenite", help="data sets of --prefix --coverage")
     args = parser.parse_args()
     prefixes = [int(v) for v in args.prefix.split(",")] if args.prefix else []
     if not (args.cost or args.coverage or args.active):
@@ -249,7 +255,7 @@ def main():
     if args.cost:
         cost(args.repeats, args.quick, prefixes)
     if args.coverage and prefixes:
-        prefix_coverage(prefixes, args.lto_sparse)
+        prefix_coverage(prefixes, args.lto_sparse, args.lto_seed, args.datasets.split(","))
     elif args.coverage:
         coverage(args.quick)
     if args.active:

@@ -291,6 +291,9 @@ def test_prefix_covariance_is_that_of_the_model_fitted_on_the_prefix(prefix_mode
     assert list(order) == list(prefix_model.models_[3][2].active_indices_)
     small = sagpr.TensorModel(**PREFIX).fit(frames[:7], active=order[:m])
     assert len(small.models_[3][2].weights_) == m and small.models_[3][2].solver_ == "sparse"
+    # FPS is greedy: the prefix is the active set a model of m active points would pick itself
+    fps = sagpr.TensorModel(**dict(PREFIX, n_sparse=m)).fit(frames[:7])
+    assert list(fps.models_[3][2].active_indices_) == list(order[:m])
     T, cov = model.predict(frames[7:], return_cov=True)
     expected = _blocks(small, frames[7:])
     assert np.abs(expected).max() > 1e-3
