@@ -165,7 +165,7 @@ SETTINGS: Dict[str, Setting] = dict([
     _s("progress", True, "gpr", _bool, "show progress bars on long steps"),
     # predictive covariances of a sparse model from its first n active points (farthest-point
     # order): the exact DTC covariance of that smaller sparse GP, from the leading blocks of the
-    # stored factors (SAGPR._whitened; figures in docs/uncertainty.md)
+    # stored factors (SAGPR._covariance_model; figures in docs/uncertainty.md)
     _s("uncertainty_n_sparse", None, "gpr", _optional(_int_at_least(1)),
        "active points the predictive covariance uses: the first n of the active set (None: all)", True),
     # long-range (LODE) features, sagpr.lode (issue 18); defaults: the best of bench/lode_lto.py on
