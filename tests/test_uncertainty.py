@@ -488,10 +488,15 @@ def test_distributed_fit_gives_the_same_uncertainties(frames):
     try:
         serial = sagpr.TensorModel(n_sparse=15, **HYPERS).fit(frames[:7], block_size=10)
         remote = sagpr.TensorModel(n_sparse=15, **HYPERS).fit(frames[:7], client=client, block_size=10)
+        serial.set_params(uncertainty_n_sparse=6)  # the workers' copies take the parameter along
+        prefix = serial.predict(frames[7:], return_cov=True, client=client)[1][2]
     finally:
         client.close()
         cluster.close()
+    np.testing.assert_array_equal(prefix, _blocks(serial, frames[7:]))
+    serial.set_params(uncertainty_n_sparse=None)
     np.testing.assert_array_equal(_blocks(remote, frames[7:]), _blocks(serial, frames[7:]))
+    assert not np.allclose(prefix, _blocks(serial, frames[7:]))
 
 
 def test_positive_sign_convention_draws_keep_vzz_positive():
