@@ -11,8 +11,15 @@
 --active    gehlenite: held-out |C_Q| MAE against the number of training structures, starting
             from 2 and adding 2 at a time up to 16, picking by sagpr select (greedy variance
             reduction) or at random (several seeds).
+--prefix    the prefix covariance (uncertainty_n_sparse = M' of the M active points) against the
+            exact one (M' = M): with --cost, the cost ratio of return_cov per M' (baseline predict
+            of the same run); with --coverage, sparse models (LTO Li: M = --lto-sparse, on enough
+            cells that the CV folds stay sparse; gehlenite: M = 500) calibrated for each M'
+            (model.calibrate with that M') and their held-out 95 % coverage and Spearman(sigma,
+            |error|); --lto-seed, --datasets lto,gehlenite choose the data.
 
     OMP_NUM_THREADS=1 python bench/uncertainty.py [--cost] [--coverage] [--active] [--quick]
+                                                  [--prefix 100,200,400]
 """
 from __future__ import annotations
 
@@ -40,7 +47,7 @@ def median_time(repeats, work):
     return float(np.median(times)), result
 
 
-def cost(repeats, quick):
+def cost(repeats, quick, prefixes=()):
     from sagpr.datasets import lto
     from sagpr.parallel import set_num_threads
 
@@ -67,6 +74,14 @@ def cost(repeats, quick):
           f"{t_cov:.3f} s (x{t_cov / t_plain:.2f})  [features {t_feat:.3f} s, mean from features {t_mean:.3f} s "
           f"({sub.prediction_method()} route; kernel route {t_kernel:.3f} s), covariance from features {t_var:.3f} s "
           f"= x{t_var / t_kernel:.2f} the kernel route]")
+    for m in prefixes:
+        model.set_params(uncertainty_n_sparse=m)
+        t_m, _ = median_time(repeats, lambda: model.predict(big, return_cov=True))
+        t_s, _ = median_time(repeats, lambda: model.predict(big, return_std=True))
+        t_v, _ = median_time(repeats, lambda: sub.covariance_features(x, x0))
+        print(f"  uncertainty_n_sparse={m}: return_cov {t_m:.3f} s (x{t_m / t_plain:.2f} predict), return_std "
+              f"{t_s:.3f} s (x{t_s / t_plain:.2f}); covariance from features {t_v:.3f} s")
+    model.set_params(uncertainty_n_sparse=None)
 
 
 def _components(model, frames):
@@ -108,6 +123,52 @@ def coverage_report(name, model, train, test, ref_V, isotope, groups=None, n_fol
     refobs = uncertainty.reference_observables(ref_V, raw_mean, isotope, units=units)
     print(f"  Spearman(sigma, |error|): tensor {_spearman(sig, err):.3f}, C_Q "
           f"{_spearman(res['cq']['std'], np.abs(refobs['cq'] - res['cq']['value'])):.3f}")
+
+
+def prefix_report(name, model, train, test, ref_V, prefixes, groups=None, n_folds=5):
+    """Calibrated held-out coverage and rank correlation of the exact covariance (M' = M) and of
+    each prefix M': the model is fitted once, calibrated (cross-validation folds) for each M'."""
+    start = time.perf_counter()
+    model.fit(train)
+    (part,) = [m for parts in model.models_.values() for m in parts.values()]
+    ref = tensors.symmetric_traceless_to_l2(ref_V)
+    n_active = len(part.weights_)
+    print(f"{name}: {len(train)} train / {len(test)} test structures, {len(ref)} test sites, M = {n_active} "
+          f"active ({part.solver_}), fit {time.perf_counter() - start:.0f} s")
+    rows = []
+    for m in [None] + [p for p in prefixes if p < n_active]:
+        start = time.perf_counter()
+        model.set_params(uncertainty_n_sparse=m)
+        (fitted,) = model.calibrate(train, groups=groups, n_folds=n_folds).values()
+        mean, cov = _components(model, test)
+        r = ref - mean
+        err = np.linalg.norm(r, axis=1)
+        sig = np.sqrt(np.trace(cov, axis1=1, axis2=2) / 5)
+        rows.append((m or n_active, calibration.coverage(r, cov), _spearman(sig, err), fitted))
+        print(f"  M'={m or n_active:5d}: calibrated 95% coverage {rows[-1][1]:.3f}, Spearman(sigma, |error|) "
+              f"{rows[-1][2]:.3f}; {calibration.describe(fitted)} ({time.perf_counter() - start:.0f} s)", flush=True)
+    model.set_params(uncertainty_n_sparse=None)
+    return rows
+
+
+def prefix_coverage(prefixes, lto_sparse, lto_seed=3, datasets=("lto", "gehlenite")):
+    from sagpr.datasets import lto
+
+    if "lto" in datasets:
+        n_train = -(-(lto_sparse * 5 // 4 + 40) // 8)  # CV folds of 4/5 of the cells keep > M Li: sparse folds
+        frames = lto.generate(n_train + 40, seed=lto_seed, progress=False)
+        train, test = frames[:-40], frames[-40:]
+        ref = np.concatenate([a.arrays["efg"][a.numbers == 3] for a in test])
+        prefix_report(f"LTO Li (seed {lto_seed})", sagpr.TensorModel(center_species="Li", n_sparse=lto_sparse, **SMALL),
+                      train, test, ref, prefixes)
+    if "gehlenite" not in datasets:
+        return
+    frames = gehlenite_frames()
+    train = [f for i, f in enumerate(frames) if i % 3 != 2]
+    test = frames[2::3]
+    ref = np.concatenate([a.arrays["efg"][a.numbers == 13] for a in test])
+    prefix_report("gehlenite 27Al", sagpr.TensorModel(center_species="Al", n_sparse=500, **SMALL), train, test, ref,
+                  prefixes, n_folds=4)
 
 
 def gehlenite_frames():
@@ -182,12 +243,20 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller models and data")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=3, help="random starts of the active/random curves")
+    parser.add_argument("--prefix", default=None, metavar="M1,M2,...",
+                        help="prefix covariances (uncertainty_n_sparse) to compare with the exact one")
+    parser.add_argument("--lto-sparse", type=int, default=1000, help="M of the LTO model of --prefix --coverage")
+    parser.add_argument("--lto-seed", type=int, default=3, help="seed of the LTO cells of --prefix --coverage")
+    parser.add_argument("--datasets", default="lto,gehlenite", help="data sets of --prefix --coverage")
     args = parser.parse_args()
+    prefixes = [int(v) for v in args.prefix.split(",")] if args.prefix else []
     if not (args.cost or args.coverage or args.active):
         args.cost = args.coverage = args.active = True
     if args.cost:
-        cost(args.repeats, args.quick)
-    if args.coverage:
+        cost(args.repeats, args.quick, prefixes)
+    if args.coverage and prefixes:
+        prefix_coverage(prefixes, args.lto_sparse, args.lto_seed, args.datasets.split(","))
+    elif args.coverage:
         coverage(args.quick)
     if args.active:
         active(args.quick, list(range(args.seeds)))

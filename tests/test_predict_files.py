@@ -173,6 +173,43 @@ def test_uncertainty_columns(setup, tmp_path):
         assert np.all(np.isnan(a.arrays["cq_std"][~li]))
 
 
+def test_uncertainty_n_sparse_option(setup, tmp_path, capsys):
+    """--uncertainty-n-sparse N: the columns of the model with uncertainty_n_sparse=N; bad values
+    and a calibration of another N are one-line errors before any output."""
+    d, frames = setup
+    sparse = sagpr.TensorModel(center_species="Li", target="efg", **dict(HYPERS, n_sparse=10))
+    sparse.fit(random_cells(9, seed=4)[:5]).save(tmp_path / "sparse.sagpr")
+
+    def run(model, *args):
+        return main(["predict", "--model", str(model), "--no-progress", str(d / "in" / "a.xyz"), "--uncertainty",
+                     *map(str, args)])
+
+    assert run(tmp_path / "sparse.sagpr", "--out", tmp_path / "p.xyz", "--uncertainty-n-sparse", "5") == 0
+    model = sagpr.load(tmp_path / "sparse.sagpr").set_params(uncertainty_n_sparse=5)
+    _, std = model.predict(frames[:2], return_std=True)
+    _, exact = sagpr.load(tmp_path / "sparse.sagpr").predict(frames[:2], return_std=True)
+    assert not np.allclose(std, exact)
+    out = read(tmp_path / "p.xyz", ":")
+    from sagpr.uncertainty import observable_uncertainty
+
+    T, covs = model.predict(frames[:2], return_cov=True)
+    expected = observable_uncertainty(T, covs[2], "7Li", n_samples=500, seed=0)
+    got = np.concatenate([a.arrays["omega_q_std"][a.numbers == 3] for a in out])
+    np.testing.assert_allclose(got, expected["omega_q"]["std"], rtol=1e-6)
+    capsys.readouterr()
+    for value, message in (("0", "uncertainty_n_sparse must be an integer >= 1, got 0"),
+                           ("abc", "uncertainty_n_sparse must be an integer, got 'abc'")):
+        assert run(tmp_path / "sparse.sagpr", "--out", tmp_path / "q.xyz", "--uncertainty-n-sparse", value) == 1
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    model.calibrate(frames, n_folds=2, power_law=False)
+    model.save(tmp_path / "cal.sagpr")
+    assert run(tmp_path / "cal.sagpr", "--out", tmp_path / "r.xyz", "--uncertainty-n-sparse", "none") == 1
+    err = capsys.readouterr().err
+    assert "calibration was fitted for covariances on 5 active points" in err and err.count("\n") == 1
+    assert not (tmp_path / "r.xyz").exists() and not (tmp_path / "q.xyz").exists()
+
+
 def test_out_of_domain_sites_are_named(setup, tmp_path, capsys):
     d, frames = setup
     far = frames[0].copy()

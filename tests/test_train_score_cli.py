@@ -164,6 +164,12 @@ def test_train_calibrates_and_predict_gives_error_bars(files, tmp_path, capsys):
 
     out = read(tmp_path / "p.xyz", ":")
     assert all(np.isfinite(a.arrays["omega_q_std"][a.numbers == 3]).all() for a in out)
+    # --set uncertainty_n_sparse=N: calibrated for (and saved with) the covariance on N active points
+    assert main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--set", *SMALL,
+                 "uncertainty_n_sparse=4", "--folds", "3", "--calibrate", "--out", str(tmp_path / "n.sagpr"),
+                 "--no-progress"]) == 0
+    prefix = sagpr.load(tmp_path / "n.sagpr")
+    assert prefix.uncertainty_n_sparse == 4 and prefix.calibration()[(3, 2)]["uncertainty_n_sparse"] == 4
 
 
 def test_score_reports_interval_coverage(files, tmp_path, capsys):

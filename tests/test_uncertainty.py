@@ -272,6 +272,137 @@ def test_joint_covariance_diagonal_blocks_are_the_site_blocks(models, frames):
     model.models_[3][2].set_calibration(None)
 
 
+# ------------------------------------------------------------------ prefix covariance
+PREFIX = dict(n_sparse=20, regularizer=1e-4, jitter=1e-10, **HYPERS)  # a fixed jitter: the same in every fit
+
+
+@pytest.fixture(scope="module")
+def prefix_model(frames):
+    """A sparse model (20 of 28 Li active) whose covariance uses its first 8 active points."""
+    return sagpr.TensorModel(uncertainty_n_sparse=8, **PREFIX).fit(frames[:7])
+
+
+@pytest.mark.parametrize("m", [1, 8, 13])
+def test_prefix_covariance_is_that_of_the_model_fitted_on_the_prefix(prefix_model, frames, m):
+    """The leading blocks of the stored factors give exactly the DTC covariance of the sparse GP
+    whose active set is the first m active points (fitted here explicitly)."""
+    model = sagpr.TensorModel(uncertainty_n_sparse=m, **PREFIX).fit(frames[:7])
+    order = model.models_[3][2].active_indices_
+    assert list(order) == list(prefix_model.models_[3][2].active_indices_)
+    small = sagpr.TensorModel(**PREFIX).fit(frames[:7], active=order[:m])
+    assert len(small.models_[3][2].weights_) == m and small.models_[3][2].solver_ == "sparse"
+    # FPS is greedy: the prefix is the active set a model of m active points would pick itself
+    fps = sagpr.TensorModel(**dict(PREFIX, n_sparse=m)).fit(frames[:7])
+    assert list(fps.models_[3][2].active_indices_) == list(order[:m])
+    T, cov = model.predict(frames[7:], return_cov=True)
+    expected = _blocks(small, frames[7:])
+    assert np.abs(expected).max() > 1e-3
+    np.testing.assert_allclose(cov[2], expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+    np.testing.assert_array_equal(T, model.predict(frames[7:]))  # the mean stays the full model's
+    full = sagpr.TensorModel(**PREFIX).fit(frames[:7])
+    # fewer active points: the Nystroem residual k** - Q** can only grow
+    assert np.trace(cov[2], axis1=1, axis2=2).sum() > np.trace(_blocks(full, frames[7:]), axis1=1, axis2=2).sum()
+
+
+def test_prefix_covariance_of_a_scalar_model(frames):
+    y = np.concatenate([a.arrays["efg"][a.numbers == 3][:, 2, 2] for a in frames[:7]])
+    model = sagpr.ScalarModel(target=None, uncertainty_n_sparse=6, **PREFIX).fit(frames[:7], y)
+    small = sagpr.ScalarModel(target=None, **PREFIX).fit(frames[:7], y, active=model.models_[3][0].active_indices_[:6])
+    var, expected = model.predict(frames[7:], return_cov=True)[1], small.predict(frames[7:], return_cov=True)[1]
+    np.testing.assert_allclose(var, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
+
+
+def test_prefix_of_every_active_point_is_the_exact_route(frames):
+    exact = sagpr.TensorModel(**PREFIX).fit(frames[:7])
+    reference = _blocks(exact, frames[7:])
+    for m in (20, 21, 10 ** 6):
+        exact.set_params(uncertainty_n_sparse=m)
+        assert exact.models_[3][2].covariance_size() == 20
+        np.testing.assert_array_equal(_blocks(exact, frames[7:]), reference)
+    full = sagpr.TensorModel(**dict(PREFIX, n_sparse=None)).fit(frames[:7])
+    reference = _blocks(full, frames[7:])
+    full.set_params(uncertainty_n_sparse=3)  # a full GPR stays exact
+    assert full.models_[3][2].covariance_size() == 28
+    np.testing.assert_array_equal(_blocks(full, frames[7:]), reference)
+
+
+def test_prefix_covariance_rotates_as_d_tensor_d(prefix_model, frames):
+    R = random_rotation(np.random.default_rng(11))
+    D = wigner_d_real(2, R)
+    cov = _blocks(prefix_model, frames[7:])
+    cov_rot = _blocks(prefix_model, [rotated(a, R) for a in frames[7:]])
+    assert np.abs(cov).max() > 1e-3
+    np.testing.assert_allclose(cov_rot, np.einsum("am,imn,bn->iab", D, cov, D), rtol=0,
+                               atol=1e-10 * np.abs(cov).max())
+    (joint, _), = prefix_model.joint_covariance(frames[7:]).values()
+    n = len(cov)
+    np.testing.assert_allclose(np.einsum("iaib->iab", joint.reshape(n, 5, n, 5)), cov, rtol=0,
+                               atol=1e-10 * np.abs(cov).max())
+
+
+def test_calibration_belongs_to_its_prefix_and_is_saved_with_it(frames, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    # 10 active points: the 3 folds' models (about 18 Li each) are sparse too, so their covariances
+    # are prefix covariances (a fold smaller than n_sparse would be a full GPR, exact whatever M')
+    model = sagpr.TensorModel(uncertainty_n_sparse=8, **dict(PREFIX, n_sparse=10)).fit(frames[:7])
+    cal = model.calibrate(frames[:7], n_folds=3, power_law=False)[(3, 2)]
+    assert cal["covariance_size"] == 8 and cal["uncertainty_n_sparse"] == 8
+    T, std = model.predict(frames[7:], return_std=True)
+    model.save(tmp_path / "m.sagpr")
+    loaded = sagpr.load(tmp_path / "m.sagpr")
+    assert loaded.uncertainty_n_sparse == 8 and loaded.calibration() == model.calibration()
+    T2, std2, cov2 = loaded.predict(frames[7:], return_std=True, return_cov=True)
+    np.testing.assert_array_equal(std2, std)
+    np.testing.assert_array_equal(cov2[2], model.predict(frames[7:], return_cov=True)[1][2])
+    # the scale of the 8-point covariance is refused for another one, until calibrated again
+    loaded.set_params(uncertainty_n_sparse=None)
+    with pytest.raises(ValueError, match=r"fitted for covariances on 8 active points.*uses 10: calibrate again") as err:
+        loaded.predict(frames[7:], return_std=True)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="calibrate again"):
+        loaded.joint_covariance(frames[7:], calibrated=True)
+    loaded.uncertainty_n_sparse = 8  # set as an attribute: the parts follow too
+    np.testing.assert_array_equal(loaded.predict(frames[7:], return_std=True)[1], std)
+    loaded.set_params(uncertainty_n_sparse=None)
+    exact = loaded.calibrate(frames[:7], n_folds=3, power_law=False)[(3, 2)]
+    assert exact["covariance_size"] == 10 and exact["scale"] != cal["scale"]
+    assert np.isfinite(loaded.predict(frames[7:], return_std=True)[1]).all()
+    # files written before the setting existed load with None (their calibration is of every point)
+    old = tmp_path / "old.sagpr"
+    with zipfile.ZipFile(tmp_path / "m.sagpr") as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.namelist():
+            data = src.read(item)
+            if item.startswith("__sagpr_header__"):
+                header = json.loads(np.load(io.BytesIO(data)).tobytes().decode())
+                del header["params"]["uncertainty_n_sparse"]
+                for part in header["state"]["parts"].values():
+                    part["calibration_"] = {k: v for k, v in part["calibration_"].items()
+                                            if k not in ("covariance_size", "uncertainty_n_sparse")}
+                buf = io.BytesIO()
+                np.save(buf, np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
+                data = buf.getvalue()
+            dst.writestr(item, data)
+    legacy = sagpr.load(old)
+    assert legacy.uncertainty_n_sparse is None and legacy.models_[3][2].uncertainty_n_sparse is None
+    assert legacy.models_[3][2].current_calibration()["scale"] == cal["scale"]  # taken as the exact route's
+
+
+def test_bad_uncertainty_n_sparse_is_a_one_line_error(prefix_model, frames):
+    for bad in (0, -3, 2.5, "all", True):
+        with pytest.raises(ValueError, match="uncertainty_n_sparse must be an integer >= 1") as err:
+            sagpr.SAGPR(o3_lambda=2, uncertainty_n_sparse=bad)
+        assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="uncertainty_n_sparse"):
+        sagpr.TensorModel(**HYPERS).set_params(uncertainty_n_sparse=0)
+    model = sagpr.TensorModel(**PREFIX).fit(frames[:7])
+    model.uncertainty_n_sparse = 0
+    with pytest.raises(ValueError, match="uncertainty_n_sparse must be an integer >= 1"):
+        model.predict(frames[7:], return_std=True)
+
+
 # ------------------------------------------------------------------ observables
 def _gaussian(n, scale, seed=0):
     rng = np.random.default_rng(seed)
@@ -357,10 +488,15 @@ def test_distributed_fit_gives_the_same_uncertainties(frames):
     try:
         serial = sagpr.TensorModel(n_sparse=15, **HYPERS).fit(frames[:7], block_size=10)
         remote = sagpr.TensorModel(n_sparse=15, **HYPERS).fit(frames[:7], client=client, block_size=10)
+        serial.set_params(uncertainty_n_sparse=6)  # the workers' copies take the parameter along
+        prefix = serial.predict(frames[7:], return_cov=True, client=client)[1][2]
     finally:
         client.close()
         cluster.close()
+    np.testing.assert_array_equal(prefix, _blocks(serial, frames[7:]))
+    serial.set_params(uncertainty_n_sparse=None)
     np.testing.assert_array_equal(_blocks(remote, frames[7:]), _blocks(serial, frames[7:]))
+    assert not np.allclose(prefix, _blocks(serial, frames[7:]))
 
 
 def test_positive_sign_convention_draws_keep_vzz_positive():

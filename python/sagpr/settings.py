@@ -163,6 +163,11 @@ SETTINGS: Dict[str, Setting] = dict([
     _s("prediction", "auto", "gpr", _choice("auto", "kernel", "contracted"), "prediction route"),
     _s("random_state", 0, "gpr", _int_at_least(0), "seed of the first FPS pick and of feature sampling", True),
     _s("progress", True, "gpr", _bool, "show progress bars on long steps"),
+    # predictive covariances of a sparse model from its first n active points (farthest-point
+    # order): the exact DTC covariance of that smaller sparse GP, from the leading blocks of the
+    # stored factors (SAGPR._covariance_model; figures in docs/uncertainty.md)
+    _s("uncertainty_n_sparse", None, "gpr", _optional(_int_at_least(1)),
+       "active points the predictive covariance uses: the first n of the active set (None: all)", True),
     # long-range (LODE) features, sagpr.lode (issue 18); defaults: the best of bench/lode_lto.py on
     # LTO 7Li (a compact basis, so the potential's l = 2 block is close to the field gradient); width
     # and weight where the tuned searches of bench/lode_tuned.py end on LTO Li, Ti, O (bench/lode_defaults.py)

@@ -24,6 +24,9 @@ class Estimator:
     """get_params / set_params / repr over the names in _param_names (scikit-learn style)."""
 
     _param_names: tuple = ()
+    #: values of parameters added after model files existed, as files written before them imply
+    #: (a file records every parameter it was saved with; a missing one is not at today's default)
+    _legacy_params = {"uncertainty_n_sparse": None}
 
     def _validate_params(self):
         settings.check_all({name: getattr(self, name) for name in self._param_names if name in settings.SETTINGS})

@@ -79,6 +79,14 @@ class PerSpeciesModel(Estimator):
         if not hasattr(self, "models_"):
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit first")
 
+    def _sync_covariance_size(self):
+        """Give the parts this model's uncertainty_n_sparse: it only changes covariances, so it can
+        be set (set_params, or the attribute) after the fit, and the parts must follow."""
+        settings.check("uncertainty_n_sparse", self.uncertainty_n_sparse)
+        for parts in self.models_.values():
+            for model in parts.values():
+                model.uncertainty_n_sparse = self.uncertainty_n_sparse
+
     def _predict_parts(self, frames, with_cov=False, calibrated=True):
         """(index, {z: {lambda: (n_z, 2 lambda + 1) predictions}}) for the model's centres;
         with_cov: each value is (prediction, covariance blocks (n_z, 2 lambda + 1, 2 lambda + 1))."""
@@ -86,6 +94,8 @@ class PerSpeciesModel(Estimator):
         frames = as_frame_list(frames)
         _features.check_species(frames, self.species_)
         index = _features.centre_indices(frames, self.center_species_)
+        if with_cov:
+            self._sync_covariance_size()
         out = {}
         for z, parts in self.models_.items():
             if not any(np.isin(a.numbers, [z]).any() for a in frames):
@@ -127,6 +137,7 @@ class PerSpeciesModel(Estimator):
         from sagpr.models import calibration
 
         self._check_fitted()
+        self._sync_covariance_size()  # the folds and the stored scale are for the covariance in use
         frames = as_frame_list(frames)
         fold = calibration.structure_folds(len(frames), groups, n_folds, random_state)
         n_folds = int(fold.max()) + 1
@@ -154,7 +165,7 @@ class PerSpeciesModel(Estimator):
             fitted = calibration.fit(np.concatenate(parts), np.concatenate(covs[(z, lam)]), power_law=power_law)
             fitted["n_folds"] = n_folds
             self.models_[z][lam].set_calibration(fitted)
-            result[(z, lam)] = fitted
+            result[(z, lam)] = self.models_[z][lam].calibration_
         return result
 
     def joint_covariance(self, frames, *, calibrated=False):
@@ -162,6 +173,7 @@ class PerSpeciesModel(Estimator):
         frame index of each site (n_z,))}: what active selection conditions on. Raw (units of each
         part's prior amplitude, noise variance = regularizer) unless calibrated."""
         self._check_fitted()
+        self._sync_covariance_size()
         frames = as_frame_list(frames)
         _features.check_species(frames, self.species_)
         index = _features.centre_indices(frames, self.center_species_)
@@ -198,6 +210,13 @@ class PerSpeciesModel(Estimator):
                 out[mine] = np.fmax(out[mine], rel)
         out[np.isneginf(out)] = np.nan
         return out
+
+    def current_calibration(self):
+        """{(atomic number, lambda): the calibration of the covariances the parts give now, or None};
+        ValueError when one was fitted for another uncertainty_n_sparse (SAGPR.current_calibration)."""
+        self._check_fitted()
+        self._sync_covariance_size()
+        return {(z, lam): m.current_calibration() for z, parts in self.models_.items() for lam, m in parts.items()}
 
     def calibration(self):
         """{(atomic number, lambda): calibration dict or None} of the parts."""

@@ -121,7 +121,8 @@ def load(path):
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
     try:
-        model = cls(**header["params"])
+        legacy = {k: v for k, v in cls._legacy_params.items() if k in cls._param_names}
+        model = cls(**{**legacy, **header["params"]})
         model._set_state(header["state"], arrays)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: inconsistent sagpr model file ({error})") from error

@@ -35,7 +35,8 @@ class ScalarModel(PerSpeciesModel):
                  n_features=settings.default("n_features"), feature_selection=settings.default("feature_selection"),
                  jitter=settings.default("jitter"),
                  prediction=settings.default("prediction"), random_state=settings.default("random_state"),
-                 progress=settings.default("progress")):
+                 progress=settings.default("progress"),
+                 uncertainty_n_sparse=settings.default("uncertainty_n_sparse")):
         self.center_species = center_species
         self.target = target
         self.cutoff = cutoff
@@ -54,6 +55,7 @@ class ScalarModel(PerSpeciesModel):
         self.prediction = prediction
         self.random_state = random_state
         self.progress = progress
+        self.uncertainty_n_sparse = uncertainty_n_sparse
         self._validate_params()
 
     def _extra_checks(self):

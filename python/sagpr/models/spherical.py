@@ -63,6 +63,10 @@ class SAGPR(Estimator):
         exceed 1 GiB). Contracting costs 2 M F F0 flops once per model (cached).
     random_state : seed of the first FPS pick (and feature-selection sub-sample).
     progress : show tqdm progress bars on long steps.
+    uncertainty_n_sparse : predictive covariances of a sparse model from the first n active
+        points only (farthest-point order): the exact DTC covariance of the sparse GP on that
+        prefix, read from the leading blocks of the stored factors (kernel cost n / M, solves
+        (n / M)^2; the mean is unchanged). None, n >= M or a full GPR: all active points.
 
     Fitted attributes: species_, center_species_, active_features_ (M, 2 lambda + 1, F),
     active_features0_ (M, F0), weights_ (M, 2 lambda + 1), active_indices_, feature_indices_ and
@@ -93,6 +97,7 @@ class SAGPR(Estimator):
         prediction=settings.default("prediction"),
         random_state=settings.default("random_state"),
         progress=settings.default("progress"),
+        uncertainty_n_sparse=settings.default("uncertainty_n_sparse"),
     ):
         self.o3_lambda = o3_lambda
         self.cutoff = cutoff
@@ -112,6 +117,7 @@ class SAGPR(Estimator):
         self.prediction = prediction
         self.random_state = random_state
         self.progress = progress
+        self.uncertainty_n_sparse = uncertainty_n_sparse
         self._validate_params()
 
     # ---------------------------------------------------------------- frames
@@ -419,13 +425,42 @@ class SAGPR(Estimator):
             k *= (np.einsum("if,if->i", x0, x0) ** (self.zeta - 1))[:, None, None]
         return k
 
-    def _whitened(self, x, x0):
-        """(L^-1 k_M*, L_MM^-1 k_M* or None, k_**): (P, n d), (P, n d), (n, d, d) of transformed features."""
+    def covariance_size(self) -> int:
+        """The number of active points the predictive covariance uses: uncertainty_n_sparse capped
+        at the active set, every active point when it is None or the model is a full GPR."""
+        self._check_fitted()
+        m = len(self.weights_)
+        if self.solver_ == "full" or self.uncertainty_n_sparse is None:
+            return m
+        return min(int(self.uncertainty_n_sparse), m)
+
+    def _covariance_model(self):
+        """(variance factor, metric factor or None, active features, lambda=0 active features) of
+        the covariance on the first covariance_size() active points.
+
+        The unknowns are ordered active point by active point, so the first m points' system
+        A_11 = K_mN K_Nm + s K_mm (+ the fit's jitter) is the leading (m d) x (m d) block of A,
+        and the Cholesky factor of a leading block is the leading block of the factor: the
+        stored factors give the exact DTC covariance of the sparse GP on that prefix (the
+        active points are in farthest-point order, so a prefix is spread over the data) with
+        no refit. All points: the stored arrays themselves (the exact route, unchanged)."""
         self._require_variance()
+        m = self.covariance_size()
+        if m == len(self.weights_):
+            return self.variance_factor_, self.metric_factor_, self.active_features_, self.active_features0_
+        p = m * self.active_features_.shape[1]
+        # contiguous copies: (m d)^2 each, once per call (triangular solves would copy a strided view anyway)
+        return (np.ascontiguousarray(self.variance_factor_[:p, :p]), np.ascontiguousarray(self.metric_factor_[:p, :p]),
+                self.active_features_[:m], self.active_features0_[:m])
+
+    def _whitened(self, x, x0, parts=None):
+        """(L^-1 k_M*, L_MM^-1 k_M* or None, k_**): (P, n d), (P, n d), (n, d, d) of transformed
+        features; parts: _covariance_model() (computed here when not given)."""
+        factor, metric, a, a0 = self._covariance_model() if parts is None else parts
         n, d = x.shape[:2]
-        k = gpr.kernel(x, x0, self.active_features_, self.active_features0_, self.zeta).reshape(n * d, -1).T
-        v = solver.whiten(self.variance_factor_, k)
-        u = None if self.metric_factor_ is None else solver.whiten(self.metric_factor_, k)
+        k = gpr.kernel(x, x0, a, a0, self.zeta).reshape(n * d, -1).T
+        v = solver.whiten(factor, k)
+        u = None if metric is None else solver.whiten(metric, k)
         return v, u, self._prior_blocks(x, x0)
 
     def _covariance_transformed(self, x, x0, calibrated=True, chunk=256):
@@ -434,13 +469,16 @@ class SAGPR(Estimator):
         Full GPR: k** - k*N (K_NN + s I)^-1 kN*. Sparse: the projected-process (DTC) covariance
         k** - Q** + s k*M (K_MN K_NM + s K_MM)^-1 kM*, Q** = k*M K_MM^-1 kM* (Quinonero-Candela and
         Rasmussen, JMLR 6, 1939 (2005), eqs. 20 and 22 in units of the prior amplitude): unlike
-        the subset-of-regressors covariance it does not vanish far from the active set.
+        the subset-of-regressors covariance it does not vanish far from the active set. With
+        uncertainty_n_sparse, that of the first n active points (see _covariance_model).
         """
         n, d = x.shape[:2]
         cov = np.zeros((n, d, d))
+        cal = self.current_calibration() if calibrated else None
+        parts = self._covariance_model()
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
-            v, u, kss = self._whitened(x[start:stop], x0[start:stop])
+            v, u, kss = self._whitened(x[start:stop], x0[start:stop], parts)
             v = v.reshape(len(v), stop - start, d)
             if u is None:
                 block = kss - np.einsum("pim,pin->imn", v, v)
@@ -450,8 +488,8 @@ class SAGPR(Estimator):
             cov[start:stop] = 0.5 * (block + np.swapaxes(block, 1, 2))
         if self.o3_lambda > 0:
             cov[~gpr.nonzero_environments(x)] = 0.0  # the prediction is exactly zero by symmetry
-        if calibrated:
-            cov = calibration.apply(cov, self.calibration_)
+        if cal:
+            cov = calibration.apply(cov, cal)
         return cov
 
     def covariance_features(self, x, x0, *, calibrated=True):
@@ -465,6 +503,7 @@ class SAGPR(Estimator):
         (what active selection updates after each pick; same formulas as covariance_features)."""
         x, x0 = self._prediction_features(x, x0)
         n, d = x.shape[:2]
+        cal = self.current_calibration() if calibrated else None
         v, u, _ = self._whitened(x, x0)
         kss = gpr.kernel(x, x0, x, x0, self.zeta).reshape(n * d, n * d)
         if u is None:
@@ -476,9 +515,9 @@ class SAGPR(Estimator):
             zero = np.repeat(~gpr.nonzero_environments(x), d)
             cov[zero] = 0.0
             cov[:, zero] = 0.0
-        if calibrated and self.calibration_:
+        if cal:
             blocks = np.einsum("iaib->iab", cov.reshape(n, d, n, d))
-            f = np.sqrt(calibration.scale_factors(blocks, self.calibration_["scale"], self.calibration_.get("power", 1.0)))
+            f = np.sqrt(calibration.scale_factors(blocks, cal["scale"], cal.get("power", 1.0)))
             f = np.repeat(f, d)
             cov = cov * f[:, None] * f[None, :]
         return cov
@@ -503,13 +542,37 @@ class SAGPR(Estimator):
         fitted = calibration.fit(np.concatenate(residuals), np.concatenate(covs), power_law=power_law)
         fitted["n_folds"] = int(fold.max()) + 1
         self.set_calibration(fitted)
-        return fitted
+        return self.calibration_
 
     def set_calibration(self, calibration_result):
-        """Store a calibration (calibration.fit's dict, or None to go back to raw covariances)."""
+        """Store a calibration (calibration.fit's dict, or None to go back to raw covariances) for
+        the covariances the model gives now: it records covariance_size() as "covariance_size"
+        (unless the dict names one), and current_calibration refuses it for another size."""
         self._check_fitted()
         self.calibration_ = None if calibration_result is None else dict(calibration_result)
+        if self.calibration_ is not None:
+            self.calibration_.setdefault("covariance_size", self.covariance_size())
+            self.calibration_.setdefault("uncertainty_n_sparse", self.uncertainty_n_sparse)
         return self
+
+    def current_calibration(self):
+        """The calibration of the covariances the model gives now (None when uncalibrated).
+
+        A calibration's scale belongs to the covariance it was fitted for: a prefix covariance
+        (uncertainty_n_sparse) is larger than the exact one (fewer active points), so the scale
+        of one would make the other's error bars wrong. ValueError when the calibration was
+        fitted for another number of active points (calibrations saved before the prefix
+        covariance existed belong to all of them)."""
+        cal = getattr(self, "calibration_", None)
+        if not cal:
+            return None
+        fitted_for = int(cal.get("covariance_size", len(self.weights_)))
+        now = self.covariance_size()
+        if fitted_for != now:
+            raise ValueError(f"the calibration was fitted for covariances on {fitted_for} active points "
+                             f"(uncertainty_n_sparse={cal.get('uncertainty_n_sparse')}), but uncertainty_n_sparse="
+                             f"{self.uncertainty_n_sparse} uses {now}: calibrate again or set it back")
+        return cal
 
     def _predict_transformed(self, x, x0, method=None):
         method = method or self.prediction_method()

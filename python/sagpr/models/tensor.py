@@ -80,7 +80,8 @@ class TensorModel(PerSpeciesModel):
                  n_features=settings.default("n_features"), feature_selection=settings.default("feature_selection"),
                  jitter=settings.default("jitter"),
                  prediction=settings.default("prediction"), random_state=settings.default("random_state"),
-                 progress=settings.default("progress")):
+                 progress=settings.default("progress"),
+                 uncertainty_n_sparse=settings.default("uncertainty_n_sparse")):
         self.center_species = center_species
         self.target = target
         self.kind = kind
@@ -100,6 +101,7 @@ class TensorModel(PerSpeciesModel):
         self.prediction = prediction
         self.random_state = random_state
         self.progress = progress
+        self.uncertainty_n_sparse = uncertainty_n_sparse
         self._validate_params()
 
     def _extra_checks(self):

@@ -45,7 +45,7 @@ def _weights(model, parts):
     out = {}
     for key, (cov, _) in parts.items():
         z, lam = key
-        cal = getattr(model.models_[z][lam], "calibration_", None)
+        cal = model.models_[z][lam].current_calibration()
         if not cal:
             out[key] = 1.0
             continue
