@@ -182,3 +182,26 @@ def test_score_reports_interval_coverage(files, tmp_path, capsys):
     assert "coverage of the 95 % intervals: cq" in out
     data = json.loads((tmp_path / "s.json").read_text())
     assert 0.0 <= data["coverage"]["95"]["omega_q"] <= 1.0 and "C~Q" in data["scores"]
+    # --uncertainty-n-sparse: the coverage of a sparse model's covariance on its first N active points
+    sparse_path = tmp_path / "s.sagpr"
+    assert main(["train", "--data", str(files / "train.xyz"), "--species", "Li", "--set", "max_radial=3",
+                 "max_angular=2", "n_sparse=10", "cutoff=3.5", "--folds", "0", "--out", str(sparse_path),
+                 "--no-progress"]) == 0
+    reports = {}
+    for n in ("none", "1"):
+        assert main(["score", "--model", str(sparse_path), "--data", str(files / "test.xyz"), "--uncertainty",
+                     "--uncertainty-n-sparse", n, "--out", str(tmp_path / f"n{n}.json")]) == 0
+        reports[n] = json.loads((tmp_path / f"n{n}.json").read_text())["coverage"]
+    capsys.readouterr()
+    assert reports["1"] != reports["none"]
+    for extra, message in ((["--uncertainty-n-sparse", "0"], "uncertainty_n_sparse must be an integer >= 1, got 0"),
+                           (["--uncertainty-n-sparse", "3"], "--uncertainty-n-sparse sets the covariance of "
+                                                             "--uncertainty: give --uncertainty too")):
+        args = ["score", "--model", str(model_path), "--data", str(files / "test.xyz"), *extra]
+        if "0" in extra:
+            args.append("--uncertainty")
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert main(["score", "--data", str(files / "test.xyz"), "--uncertainty-n-sparse", "3"]) == 1
+    assert "--uncertainty needs --model" in capsys.readouterr().err

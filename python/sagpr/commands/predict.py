@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._uncertainty_options import add_uncertainty_n_sparse_argument, apply_uncertainty_n_sparse
+
 
 def register(subparsers):
     p = subparsers.add_parser(
@@ -25,10 +27,7 @@ def register(subparsers):
     p.add_argument("--uncertainty", action="store_true",
                    help="also error bars of C_Q, eta, theta, phi and omega_Q: columns NAME_std, NAME_low68, "
                         "NAME_high68, NAME_low95, NAME_high95 from the model's (calibrated) predictive covariance")
-    p.add_argument("--uncertainty-n-sparse", default=None, metavar="N",
-                   help="with --uncertainty: covariances from the first N active points of a sparse model "
-                        "(none: all; default: the model's uncertainty_n_sparse); a calibrated model must have been "
-                        "calibrated for the same N (sagpr train --calibrate --set uncertainty_n_sparse=N)")
+    add_uncertainty_n_sparse_argument(p)
     p.add_argument("--chunk-size", type=int, default=16, help="frames predicted at a time (default: 16)")
     p.add_argument("--isotope", action="append", default=[], metavar="LABEL",
                    help="isotope for the observables, e.g. --isotope 6Li (default: the element's default isotope)")
@@ -85,14 +84,7 @@ def run(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     model = load(args.model)
-    if args.uncertainty_n_sparse is not None:
-        if not args.uncertainty:
-            raise ValueError("--uncertainty-n-sparse sets the covariance of --uncertainty: give --uncertainty too")
-        from .. import settings
-
-        model.set_params(uncertainty_n_sparse=settings.parse("uncertainty_n_sparse", args.uncertainty_n_sparse))
-    if args.uncertainty:
-        model.current_calibration()  # a calibration of another covariance fails here, before any work
+    apply_uncertainty_n_sparse(args, model)
     from ase.data import chemical_symbols
 
     species = [chemical_symbols[int(z)] for z in model.center_species_]

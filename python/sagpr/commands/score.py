@@ -1,6 +1,8 @@
 """`sagpr score`: how well a saved model predicts the reference EFGs of given files."""
 from __future__ import annotations
 
+from ._uncertainty_options import add_uncertainty_n_sparse_argument, apply_uncertainty_n_sparse
+
 
 def register(subparsers):
     p = subparsers.add_parser(
@@ -24,6 +26,7 @@ def register(subparsers):
     p.add_argument("--uncertainty", action="store_true",
                    help="with --model: also the coverage of the model's 68 and 95 %% intervals of C_Q, eta, theta, "
                         "phi, q~ and omega_Q (the fraction of reference values inside them)")
+    add_uncertainty_n_sparse_argument(p)
     p.set_defaults(func=run)
 
 
@@ -90,11 +93,14 @@ def run(args) -> int:
         from sagpr.plots.common import pyplot
 
         pyplot()  # the plot extra is there, before any work
+    if args.model is None and (args.uncertainty or args.uncertainty_n_sparse is not None):
+        raise ValueError("--uncertainty needs --model (a predicted file holds no covariances)")
     if args.model is None:
         sites, V_pred, units = _predicted_sites(args)
         species = sites.species
     else:
         model = load(args.model)
+        apply_uncertainty_n_sparse(args, model)
         centres = [chemical_symbols[z] for z in model.center_species_]
         species = args.species or (centres[0] if len(centres) == 1 else None)
         if species is None:

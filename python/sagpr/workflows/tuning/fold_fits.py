@@ -111,15 +111,30 @@ class FoldSystems:
             gpr.kernel(xc, x0c, a, a0, zeta, out=self.k[i * d:(i + len(rows_c)) * d])
         del xc, x0c
         self.kmm = gpr.kernel_symmetric(a, a0, zeta)
-        self.blocks = []
-        for rows_f in self.fold_rows:
+        # fold k's system K_MN K_NM = (sum of all blocks - block k) on its own active set: one full
+        # (U d)^2 block alive at a time beside the total, each kept only on its fold's active set,
+        # then turned into the fold's system in place (for 30,000 O sites that halves their GB)
+        total, own = None, []
+        for f, rows_f in enumerate(self.fold_rows):
             kb = self.k[rows_f]
-            self.blocks.append(kb.T @ kb)  # a contiguous view: NumPy calls syrk for a.T @ a
-        self.total = self.blocks[0].copy()
-        for block in self.blocks[1:]:
-            self.total += block
-        self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.blocks) + self.total.nbytes
+            block = kb.T @ kb  # a contiguous view: NumPy calls syrk for a.T @ a
+            own.append(block[self._square(f)])
+            if total is None:
+                total = block
+            else:
+                total += block
+            del block
+        for f, restricted in enumerate(own):
+            np.subtract(total[self._square(f)], restricted, out=restricted)
+        self.systems = own  # per fold: K_MN K_NM of its training part on its active set
+        del total, own
+        self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.systems)
         return self
+
+    def _square(self, fold):
+        """Index of fold `fold`'s active set in a (U d) x (U d) matrix."""
+        cols = _rows(self.fold_active[fold], self.d)
+        return np.ix_(cols, cols)
 
     @staticmethod
     def kernel_bytes(n, d, n_active, n_folds) -> float:
@@ -146,8 +161,7 @@ class FoldSystems:
         out = []
         for j, (fold, val) in enumerate(zip(fold_ids, vals)):
             cols = _rows(self.fold_active[fold], d)
-            block = np.ix_(cols, cols)
-            system = solver.sparse_solver(self.total[block] - self.blocks[fold][block], kty[cols, j], self.kmm[block],
+            system = solver.sparse_solver(self.systems[fold].copy(), kty[cols, j], self.kmm[self._square(fold)],
                                           y_mean=means[j], jitter=jitter)
             w = np.zeros(self.k.shape[1])
             w[cols] = system.solve(regularizer, overwrite=True)
