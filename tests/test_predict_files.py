@@ -121,9 +121,15 @@ def test_ctrl_c_keeps_nothing_half_written(setup, tmp_path):
     many = tmp_path / "many.xyz"
     write_efg(many, frames[:1] * 3000)
     mag = tmp_path / "mag"
-    proc = subprocess.Popen([sys.executable, "-m", "sagpr", "predict", str(many), "--model", str(d / "li.sagpr"),
-                             "--out", str(tmp_path / "p.xyz"), "--magres", str(mag), "--chunk-size", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a runner started in the background of a non-interactive shell ignores SIGINT, and so would the
+    # child: a handler here makes the child start with the default disposition (exec resets handlers)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "sagpr", "predict", str(many), "--model", str(d / "li.sagpr"),
+                                 "--out", str(tmp_path / "p.xyz"), "--magres", str(mag), "--chunk-size", "1"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:  # interrupt once .magres files are being written
         started = [p for p in tmp_path.iterdir() if p.name.startswith(".mag.") and any(p.iterdir())]
