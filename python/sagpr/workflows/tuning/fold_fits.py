@@ -87,8 +87,9 @@ class FoldSystems:
         # is extended until every fold has its n_sparse points; a fold gets fewer only when FPS
         # runs out of distinct environments, as a per-fold fit would.
         length = min(len(candidates), int(np.ceil(grow * n_active)))
+        orderings = orderings if orderings is not None else _Orderings(0)
         while True:
-            order_fps = (orderings if orderings is not None else _Orderings(0)).select_active(x0_sites, length, model.random_state, candidates)
+            order_fps = orderings.select_active(x0_sites, length, model.random_state, candidates)
             fold_active = [np.flatnonzero(~np.isin(order_fps, va))[:n_active] for va in folds]
             if all(len(f) == n_active for f in fold_active) or len(order_fps) < length or length == len(candidates):
                 break
