@@ -16,7 +16,9 @@
             of the same run); with --coverage, sparse models (LTO Li: M = --lto-sparse, on enough
             cells that the CV folds stay sparse; gehlenite: M = 500) calibrated for each M'
             (model.calibrate with that M') and their held-out 95 % coverage and Spearman(sigma,
-            |error|); --lto-seed, --datasets lto,gehlenite choose the data.
+            |error|); --lto-seed, --datasets lto,gehlenite choose the data; M' may be "auto"
+            (uncertainty_n_sparse="auto") or "none"; --default-settings: sagpr's default
+            descriptor and GPR settings instead of SMALL.
 
     OMP_NUM_THREADS=1 python bench/uncertainty.py [--cost] [--coverage] [--active] [--quick]
                                                   [--prefix 100,200,400]
@@ -60,7 +62,9 @@ def cost(repeats, quick, prefixes=()):
     model.fit(train)
     sub = model.models_[3][2]
     print(f"fit {time.perf_counter() - start:.1f} s: M={len(sub.weights_)}, F={sub.active_features_.shape[2]}, "
-          f"route {sub.prediction_method()}; predicting {int((big.numbers == 3).sum())} Li of a {len(big)}-atom cell")
+          f"F0={sub.active_features0_.shape[1]}, route {sub.prediction_method()}; predicting "
+          f"{int((big.numbers == 3).sum())} Li of a {len(big)}-atom cell; default uncertainty_n_sparse="
+          f"{model.uncertainty_n_sparse!r}: covariance on {sub.covariance_size()} active points")
     feats = model._features([big], 3, [2])
     x, x0 = feats[2], feats[0][:, 0, :]
     t_feat, _ = median_time(repeats, lambda: model._features([big], 3, [2]))
@@ -77,6 +81,7 @@ def cost(repeats, quick, prefixes=()):
     for m in prefixes:
         model.set_params(uncertainty_n_sparse=m)
         t_m, _ = median_time(repeats, lambda: model.predict(big, return_cov=True))
+        m = f"{m} ({sub.covariance_size()} points)" if m == "auto" else m
         t_s, _ = median_time(repeats, lambda: model.predict(big, return_std=True))
         t_v, _ = median_time(repeats, lambda: sub.covariance_features(x, x0))
         print(f"  uncertainty_n_sparse={m}: return_cov {t_m:.3f} s (x{t_m / t_plain:.2f} predict), return_std "
@@ -136,7 +141,7 @@ def prefix_report(name, model, train, test, ref_V, prefixes, groups=None, n_fold
     print(f"{name}: {len(train)} train / {len(test)} test structures, {len(ref)} test sites, M = {n_active} "
           f"active ({part.solver_}), fit {time.perf_counter() - start:.0f} s")
     rows = []
-    for m in [None] + [p for p in prefixes if p < n_active]:
+    for m in [None] + [p for p in prefixes if p == "auto" or (p is not None and p < n_active)]:
         start = time.perf_counter()
         model.set_params(uncertainty_n_sparse=m)
         (fitted,) = model.calibrate(train, groups=groups, n_folds=n_folds).values()
@@ -144,22 +149,25 @@ def prefix_report(name, model, train, test, ref_V, prefixes, groups=None, n_fold
         r = ref - mean
         err = np.linalg.norm(r, axis=1)
         sig = np.sqrt(np.trace(cov, axis1=1, axis2=2) / 5)
-        rows.append((m or n_active, calibration.coverage(r, cov), _spearman(sig, err), fitted))
-        print(f"  M'={m or n_active:5d}: calibrated 95% coverage {rows[-1][1]:.3f}, Spearman(sigma, |error|) "
+        label = f"{part.covariance_size()}" + (" (auto)" if m == "auto" else "")
+        rows.append((label, calibration.coverage(r, cov), _spearman(sig, err), fitted))
+        print(f"  M'={label:>5}: calibrated 95% coverage {rows[-1][1]:.3f}, Spearman(sigma, |error|) "
               f"{rows[-1][2]:.3f}; {calibration.describe(fitted)} ({time.perf_counter() - start:.0f} s)", flush=True)
     model.set_params(uncertainty_n_sparse=None)
     return rows
 
 
-def prefix_coverage(prefixes, lto_sparse, lto_seed=3, datasets=("lto", "gehlenite")):
+def prefix_coverage(prefixes, lto_sparse, lto_seed=3, datasets=("lto", "gehlenite"), hypers=None):
     from sagpr.datasets import lto
+
+    hypers = SMALL if hypers is None else hypers
 
     if "lto" in datasets:
         n_train = -(-(lto_sparse * 5 // 4 + 40) // 8)  # CV folds of 4/5 of the cells keep > M Li: sparse folds
         frames = lto.generate(n_train + 40, seed=lto_seed, progress=False)
         train, test = frames[:-40], frames[-40:]
         ref = np.concatenate([a.arrays["efg"][a.numbers == 3] for a in test])
-        prefix_report(f"LTO Li (seed {lto_seed})", sagpr.TensorModel(center_species="Li", n_sparse=lto_sparse, **SMALL),
+        prefix_report(f"LTO Li (seed {lto_seed})", sagpr.TensorModel(center_species="Li", n_sparse=lto_sparse, **hypers),
                       train, test, ref, prefixes)
     if "gehlenite" not in datasets:
         return
@@ -167,7 +175,7 @@ def prefix_coverage(prefixes, lto_sparse, lto_seed=3, datasets=("lto", "gehlenit
     train = [f for i, f in enumerate(frames) if i % 3 != 2]
     test = frames[2::3]
     ref = np.concatenate([a.arrays["efg"][a.numbers == 13] for a in test])
-    prefix_report("gehlenite 27Al", sagpr.TensorModel(center_species="Al", n_sparse=500, **SMALL), train, test, ref,
+    prefix_report("gehlenite 27Al", sagpr.TensorModel(center_species="Al", n_sparse=500, **hypers), train, test, ref,
                   prefixes, n_folds=4)
 
 
@@ -248,14 +256,17 @@ def main():
     parser.add_argument("--lto-sparse", type=int, default=1000, help="M of the LTO model of --prefix --coverage")
     parser.add_argument("--lto-seed", type=int, default=3, help="seed of the LTO cells of --prefix --coverage")
     parser.add_argument("--datasets", default="lto,gehlenite", help="data sets of --prefix --coverage")
+    parser.add_argument("--default-settings", action="store_true",
+                        help="--prefix --coverage with sagpr's default descriptor and GPR settings instead of SMALL")
     args = parser.parse_args()
-    prefixes = [int(v) for v in args.prefix.split(",")] if args.prefix else []
+    prefixes = [v if v == "auto" else None if v == "none" else int(v) for v in args.prefix.split(",")] if args.prefix else []
     if not (args.cost or args.coverage or args.active):
         args.cost = args.coverage = args.active = True
     if args.cost:
         cost(args.repeats, args.quick, prefixes)
     if args.coverage and prefixes:
-        prefix_coverage(prefixes, args.lto_sparse, args.lto_seed, args.datasets.split(","))
+        prefix_coverage(prefixes, args.lto_sparse, args.lto_seed, args.datasets.split(","),
+                        dict(progress=False) if args.default_settings else SMALL)
     elif args.coverage:
         coverage(args.quick)
     if args.active:

@@ -203,7 +203,7 @@ def test_uncertainty_n_sparse_option(setup, tmp_path, capsys):
     got = np.concatenate([a.arrays["omega_q_std"][a.numbers == 3] for a in out])
     np.testing.assert_allclose(got, expected["omega_q"]["std"], rtol=1e-6)
     capsys.readouterr()
-    for value, message in (("0", "uncertainty_n_sparse must be an integer >= 1, got 0"),
+    for value, message in (("0", "uncertainty_n_sparse must be an integer >= 1, None or 'auto', got 0"),
                            ("abc", "uncertainty_n_sparse must be an integer, got 'abc'")):
         assert run(tmp_path / "sparse.sagpr", "--out", tmp_path / "q.xyz", "--uncertainty-n-sparse", value) == 1
         err = capsys.readouterr().err

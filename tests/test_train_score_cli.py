@@ -194,7 +194,7 @@ def test_score_reports_interval_coverage(files, tmp_path, capsys):
         reports[n] = json.loads((tmp_path / f"n{n}.json").read_text())["coverage"]
     capsys.readouterr()
     assert reports["1"] != reports["none"]
-    for extra, message in ((["--uncertainty-n-sparse", "0"], "uncertainty_n_sparse must be an integer >= 1, got 0"),
+    for extra, message in ((["--uncertainty-n-sparse", "0"], "uncertainty_n_sparse must be an integer >= 1, None or 'auto', got 0"),
                            (["--uncertainty-n-sparse", "3"], "--uncertainty-n-sparse sets the covariance of "
                                                              "--uncertainty: give --uncertainty too")):
         args = ["score", "--model", str(model_path), "--data", str(files / "test.xyz"), *extra]

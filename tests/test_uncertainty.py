@@ -326,6 +326,54 @@ def test_prefix_of_every_active_point_is_the_exact_route(frames):
     np.testing.assert_array_equal(_blocks(full, frames[7:]), reference)
 
 
+def test_auto_covariance_size_is_the_largest_prefix_within_the_prediction_flops(frames, monkeypatch):
+    """uncertainty_n_sparse="auto": the largest prefix whose covariance costs no more flops per
+    site than the model's mean prediction, at least AUTO_MIN_COVARIANCE_SIZE points; its
+    covariance is that of the same prefix asked for by number."""
+    from sagpr.models import gpr, spherical
+
+    assert sagpr.TensorModel().uncertainty_n_sparse is None  # the exact covariance by default
+    model = sagpr.TensorModel(uncertainty_n_sparse="auto", **PREFIX).fit(frames[:7])
+    part = model.models_[3][2]
+    m_all, d, f = part.active_features_.shape
+    f0 = part.active_features0_.shape[1]
+    kernel_cost, contracted_cost = gpr.prediction_costs(d, f, f0, m_all, part.zeta)
+    budget = contracted_cost if part.prediction_method() == "contracted" else kernel_cost
+    rule = max(m for m in range(1, m_all + 1) if gpr.covariance_cost(d, f, f0, m) <= budget)
+    assert 1 < rule < m_all  # the rule bites on this model (small features, 20 active points)
+    assert part.covariance_size() == min(m_all, spherical.AUTO_MIN_COVARIANCE_SIZE) == m_all  # the floor
+    monkeypatch.setattr(spherical, "AUTO_MIN_COVARIANCE_SIZE", 1)
+    assert part.covariance_size() == rule
+    auto = _blocks(model, frames[7:])
+    model.set_params(uncertainty_n_sparse=rule)
+    np.testing.assert_array_equal(_blocks(model, frames[7:]), auto)
+    model.set_params(uncertainty_n_sparse=None)
+    assert not np.allclose(_blocks(model, frames[7:]), auto)
+    # the route the mean takes sets the budget: the kernel route affords more points
+    part.uncertainty_n_sparse = "auto"
+    assert part.covariance_size() == rule
+    part.prediction = "kernel"
+    assert rule < part.covariance_size() < m_all
+    # at sagpr's default descriptor (F = 4680 lambda=2 and 2100 lambda=0 features for LTO Li, M = 1000):
+    # ~75 points for an EFG, ~870 for a scalar, whose kernel rows are d^2 = 25 times cheaper
+    sizes = np.arange(1, 1001)
+    efg = sizes[gpr.covariance_cost(5, 4680, 2100, sizes) <= gpr.prediction_costs(5, 4680, 2100, 1000, 2)[1]]
+    scalar = sizes[gpr.covariance_cost(1, 2100, 2100, sizes) <= gpr.prediction_costs(1, 2100, 2100, 1000, 2)[1]]
+    assert 60 <= efg[-1] <= 90 and scalar[-1] >= 850
+
+
+def test_auto_is_read_from_the_command_line_and_checked():
+    from sagpr import settings
+
+    assert settings.parse("uncertainty_n_sparse", "auto") == "auto"
+    assert settings.parse("uncertainty_n_sparse", "none") is None
+    assert settings.parse("uncertainty_n_sparse", "40") == 40
+    assert settings.parse("uncertainty_n_sparse", "Auto") == "auto"
+    for bad in ("automatic", "all"):
+        with pytest.raises(ValueError, match="uncertainty_n_sparse must be an integer"):
+            settings.check("uncertainty_n_sparse", settings.parse("uncertainty_n_sparse", bad))
+
+
 def test_prefix_covariance_rotates_as_d_tensor_d(prefix_model, frames):
     R = random_rotation(np.random.default_rng(11))
     D = wigner_d_real(2, R)

@@ -5,8 +5,9 @@ from __future__ import annotations
 def add_uncertainty_n_sparse_argument(p):
     p.add_argument("--uncertainty-n-sparse", default=None, metavar="N",
                    help="with --uncertainty: covariances from the first N active points of a sparse model "
-                        "(none: all; default: the model's uncertainty_n_sparse); a calibrated model must have been "
-                        "calibrated for the same N (sagpr train --calibrate --set uncertainty_n_sparse=N)")
+                        "(none: all; auto: as many as cost no more than the prediction; default: the model's "
+                        "uncertainty_n_sparse); a calibrated model must have been calibrated for the same N "
+                        "(sagpr train --calibrate --set uncertainty_n_sparse=N)")
 
 
 def apply_uncertainty_n_sparse(args, model):

@@ -217,6 +217,12 @@ def contract(a, a0, w, zeta):
     return _core.contract_weights(a, a0, np.ascontiguousarray(w, dtype=np.float64).ravel(), int(zeta))
 
 
+def covariance_cost(d, F, F0, m):
+    """Flops per predicted site of a DTC covariance block on m active points: the kernel rows
+    (as the kernel route), two triangular solves with d right-hand sides each, k_** itself."""
+    return 2.0 * m * (d * d * F + F0 + d * d) + 2.0 * (m * d) ** 2 * d + 2.0 * d * d * F
+
+
 def prediction_costs(d, F, F0, m, zeta):
     """Flops per predicted site: (kernel route, contracted route or None)."""
     kernel_cost = 2.0 * m * (d * d * F + F0 + d * d)

@@ -16,6 +16,9 @@ from ._estimator import Estimator, center_numbers
 
 #: "auto" prediction avoids contracted weights larger than this many entries (1 GiB of float64)
 CONTRACTED_MAX_ENTRIES = 2 ** 27
+#: the smallest prefix uncertainty_n_sparse="auto" gives (a model whose mean is very cheap, zeta 1
+#: for instance, still gets covariances spread over this many farthest-point-ordered points)
+AUTO_MIN_COVARIANCE_SIZE = 50
 
 
 def _user_active_set(active, n):
@@ -67,6 +70,10 @@ class SAGPR(Estimator):
         points only (farthest-point order): the exact DTC covariance of the sparse GP on that
         prefix, read from the leading blocks of the stored factors (kernel cost n / M, solves
         (n / M)^2; the mean is unchanged). None, n >= M or a full GPR: all active points.
+        "auto": the largest prefix whose covariance costs no more flops than the mean prediction
+        (75 of 1000 points for an LTO EFG model at the default settings, ~870 for a scalar one),
+        at least 50: calibrated intervals at under twice the cost of predict, but sigma then
+        hardly ranks the errors (docs/uncertainty.md), which is why None is the default.
 
     Fitted attributes: species_, center_species_, active_features_ (M, 2 lambda + 1, F),
     active_features0_ (M, F0), weights_ (M, 2 lambda + 1), active_indices_, feature_indices_ and
@@ -432,7 +439,21 @@ class SAGPR(Estimator):
         m = len(self.weights_)
         if self.solver_ == "full" or self.uncertainty_n_sparse is None:
             return m
+        if self.uncertainty_n_sparse == "auto":
+            return self._auto_covariance_size()
         return min(int(self.uncertainty_n_sparse), m)
+
+    def _auto_covariance_size(self):
+        """uncertainty_n_sparse="auto": the largest prefix whose covariance costs no more flops per
+        site than the mean prediction by the model's route (so return_cov costs at most about twice
+        predict), at least AUTO_MIN_COVARIANCE_SIZE points; every point when that costs no more."""
+        a, a0 = self.active_features_, self.active_features0_
+        m_all, d, f = a.shape
+        kernel_cost, contracted_cost = gpr.prediction_costs(d, f, a0.shape[1], m_all, self.zeta)
+        budget = contracted_cost if self.prediction_method() == "contracted" else kernel_cost
+        sizes = np.arange(1, m_all + 1)
+        affordable = sizes[gpr.covariance_cost(d, f, a0.shape[1], sizes) <= budget]
+        return int(max(affordable[-1] if len(affordable) else 0, min(AUTO_MIN_COVARIANCE_SIZE, m_all)))
 
     def _covariance_model(self):
         """(variance factor, metric factor or None, active features, lambda=0 active features) of
