@@ -256,3 +256,19 @@ def test_covariance_shapes_and_mean_unchanged(models):
     for part, block in blocks.items():
         d = 2 * part[0] + 1
         assert block.shape == (2, len(model.parts_[part]["paths"]) * d, len(model.parts_[part]["paths"]) * d)
+
+
+def test_prior_sum_in_row_blocks_and_bad_flags(models):
+    frames, fitted = models
+    model = fitted[2]
+    test = molecules(4, seed=28)
+    numbers, group, sizes, scale, feats = model._prediction_setup(test)
+    env_group = {z: group[numbers == z] for z in feats}
+    for part in model.parts_:
+        # blocks smaller than a structure (what large cells use) add the same pairs
+        np.testing.assert_allclose(model._summed_prior(feats, env_group, part, 1, 4, rows=2),
+                                   model._summed_prior(feats, env_group, part, 0, 4)[1:], rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="return_std must be True or False"):
+        model.predict(test, return_std="yes")
+    with pytest.raises(ValueError, match="return_cov must be True or False"):
+        model.predict_spherical(test, return_cov="cartesian")

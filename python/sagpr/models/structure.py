@@ -16,6 +16,10 @@ their Gram matrix over the training set) and only the channels with weight in th
 targets are learned: the parts present are detected (a symmetric rank 2 has no lambda = 1,
 a Kleinman-symmetric rank 3 only lambda 1 and 3, one channel each). sigma = -1 parts use the
 pseudotensor lambda-SOAP features (l1 + l2 + lambda odd).
+
+Predictive covariances (predict(return_std / return_cov)): a structure's value is a linear
+functional of the atomic GP, so each part's DTC covariance is SAGPR's with k*M the summed kernel
+and k** the double sum over the structure's pairs of environments (docs/uncertainty.md).
 """
 from __future__ import annotations
 
@@ -354,6 +358,7 @@ class CartesianTensorModel(Estimator):
         the raw predictive covariance of the paths of each part present (ordered as
         parts_[part]["paths"], path-major), kron(C^T C, S) with S the part's DTC block and C its
         channel mixing; parts of different (lambda, sigma) are independent models."""
+        _check_flags(return_cov=return_cov)
         numbers, group, sizes, scale, feats = self._prediction_setup(frames)
         if return_cov:
             self._require_variance()
@@ -399,6 +404,7 @@ class CartesianTensorModel(Estimator):
         3^rank). Raw GPR units (the DTC covariance of the sum of atomic contributions, see
         docs/uncertainty.md); the mean is the same array as without them.
         With a Dask ``client``, chunks of ``chunk_size`` frames are predicted on the cluster."""
+        _check_flags(return_std=return_std, return_cov=return_cov)
         if client is not None:
             from sagpr.distributed import distributed_predict
 
@@ -463,44 +469,21 @@ class CartesianTensorModel(Estimator):
             cov[start:stop] = 0.5 * (block + np.swapaxes(block, 1, 2))
         return cov
 
-    def _summed_prior(self, feats, env_group, part, start, stop):
+    def _summed_prior(self, feats, env_group, part, start, stop, rows=128):
         """(stop - start, d, d): sum over pairs of each group's environments of one species of k(i, j)."""
         d = 2 * part[0] + 1
         out = np.zeros((stop - start, d, d))
         for z, groups in env_group.items():
             lo, hi = np.searchsorted(groups, [start, stop])
             x, x0 = feats[z][part], feats[z][(0, 1)][:, 0, :]
-            # a few groups at a time: the kernel among them is (m d)^2, only same-group pairs kept
-            step = max(1, 128 // max(1, int(np.bincount(groups[lo:hi] - start).max(initial=1))))
-            for first in range(start, stop, step):
-                a, b = np.searchsorted(groups, [first, min(first + step, stop)])
-                if b == a:
-                    continue
-                kern = gpr.kernel(x[a:b], x0[a:b], x[a:b], x0[a:b], self.zeta)  # (m, d, m, d)
-                same = groups[a:b, None] == groups[None, a:b]
-                summed = np.einsum("iajb,ij->iab", kern, same)
-                np.add.at(out, groups[a:b] - start, summed)
-        return out
-
-    def score(self, frames, y=None):
-        """{(lambda, sigma): % RMSE / STD, ..., "total": ...} on `frames` (targets from y or the
-        target name). The coupling paths of one (lambda, sigma) are pooled (the measure does not
-        depend on how they are mixed); parts absent from the reference (RMS below 1e-6 of the
-        tensors') are left out."""
-        frames = as_frame_list(frames)
-        index = _features.centre_indices(frames, self.center_species_)
-        y, _ = self._read_targets(frames, index, y)
-        cart = _cartesian()
-        ref = cart.cartesian_to_spherical(y, self.rank_)
-        pred = self.predict_spherical(frames)
-        scale = np.sqrt(np.mean(y ** 2))
-        out = {}
-        for part in sorted({(p[-1], cart.path_sigma(p)) for p in ref}):
-            paths = [p for p in ref if (p[-1], cart.path_sigma(p)) == part]
-            r = np.concatenate([ref[p] for p in paths], axis=1)
-            if np.sqrt(np.mean(r ** 2)) > 1e-6 * scale:
-                out[part] = percent_rmse(r, np.concatenate([pred[p] for p in paths], axis=1))
-        out["total"] = percent_rmse(y, cart.spherical_to_cartesian(pred, self.rank_).reshape(len(y), -1))
+            # blocks of `rows` environments against every environment of their groups: memory
+            # rows x (group size) x d^2 whatever the size of a structure
+            for first in range(lo, hi, rows):
+                last = min(first + rows, hi)
+                c0, c1 = np.searchsorted(groups, [groups[first], groups[last - 1] + 1])
+                kern = gpr.kernel(x[first:last], x0[first:last], x[c0:c1], x0[c0:c1], self.zeta)
+                same = groups[first:last, None] == groups[None, c0:c1]
+                np.add.at(out, groups[first:last] - start, np.einsum("iajb,ij->iab", kern, same))
         return out
 
     # ---------------------------------------------------------------- saving
@@ -570,6 +553,12 @@ def _block_sums(worker, frames):
         scale = np.concatenate([atoms.info[_CARRIED][part][1] for atoms in frames])
         out[part] = model._normal_equations(feats, env_group, part, active, scale, targets, block_size)
     return out
+
+
+def _check_flags(**flags):
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def percent_rmse(reference, predicted) -> float:
