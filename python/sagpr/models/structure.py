@@ -486,6 +486,27 @@ class CartesianTensorModel(Estimator):
                 np.add.at(out, groups[first:last] - start, np.einsum("iajb,ij->iab", kern, same))
         return out
 
+    def score(self, frames, y=None):
+        """{(lambda, sigma): % RMSE / STD, ..., "total": ...} on `frames` (targets from y or the
+        target name). The coupling paths of one (lambda, sigma) are pooled (the measure does not
+        depend on how they are mixed); parts absent from the reference (RMS below 1e-6 of the
+        tensors') are left out."""
+        frames = as_frame_list(frames)
+        index = _features.centre_indices(frames, self.center_species_)
+        y, _ = self._read_targets(frames, index, y)
+        cart = _cartesian()
+        ref = cart.cartesian_to_spherical(y, self.rank_)
+        pred = self.predict_spherical(frames)
+        scale = np.sqrt(np.mean(y ** 2))
+        out = {}
+        for part in sorted({(p[-1], cart.path_sigma(p)) for p in ref}):
+            paths = [p for p in ref if (p[-1], cart.path_sigma(p)) == part]
+            r = np.concatenate([ref[p] for p in paths], axis=1)
+            if np.sqrt(np.mean(r ** 2)) > 1e-6 * scale:
+                out[part] = percent_rmse(r, np.concatenate([pred[p] for p in paths], axis=1))
+        out["total"] = percent_rmse(y, cart.spherical_to_cartesian(pred, self.rank_).reshape(len(y), -1))
+        return out
+
     # ---------------------------------------------------------------- saving
     def save(self, path):
         """Write the fitted model to one versioned file (see sagpr.load)."""
