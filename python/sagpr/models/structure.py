@@ -16,6 +16,10 @@ their Gram matrix over the training set) and only the channels with weight in th
 targets are learned: the parts present are detected (a symmetric rank 2 has no lambda = 1,
 a Kleinman-symmetric rank 3 only lambda 1 and 3, one channel each). sigma = -1 parts use the
 pseudotensor lambda-SOAP features (l1 + l2 + lambda odd).
+
+Predictive covariances (predict(return_std / return_cov)): a structure's value is a linear
+functional of the atomic GP, so each part's DTC covariance is SAGPR's with k*M the summed kernel
+and k** the double sum over the structure's pairs of environments (docs/uncertainty.md).
 """
 from __future__ import annotations
 
@@ -61,7 +65,8 @@ class CartesianTensorModel(Estimator):
     as sagpr.SAGPR; n_sparse: active environments per centre species (None: all).
 
     Fitted attributes: rank_, parts_ ({(lambda, sigma): {"paths", "channels", "mean", "active",
-    "weights"}}), species_, center_species_, n_train_, timings_; models_ (the same dict, for
+    "weights", "variance_factor", "metric_factor"}}: the last two the Cholesky factors of the
+    solved system and of K_MM, kept for predictive covariances), species_, center_species_, n_train_, timings_; models_ (the same dict, for
     the fitted check).
     """
 
@@ -258,9 +263,13 @@ class CartesianTensorModel(Estimator):
                 system = solver.sparse_solver(ktk, kty[:, c], kmm, y_mean=mean[c:c + 1] if lam == 0 else np.zeros(d),
                                               jitter=self.jitter)
                 weights.append(system.solve(self.regularizer))
+            # kept for predictive covariances, as SAGPR: the factor of the solved system (the same
+            # K_MN K_NM + s K_MM for every channel of the part) and K_MM's, for k** - Q**
+            metric_factor = system.metric_factor(overwrite=True)
             timings["solve"] += time.perf_counter() - t0
             self.parts_[part] = {"paths": [list(p) for p in entry["paths"]], "channels": entry["channels"],
-                                 "mean": mean, "active": active, "weights": np.stack(weights, axis=1)}
+                                 "mean": mean, "active": active, "weights": np.stack(weights, axis=1),
+                                 "variance_factor": system.factor_, "metric_factor": metric_factor}
         self.models_ = self.parts_
         self.n_train_ = n_groups
         timings["total"] = time.perf_counter() - t_start
@@ -331,8 +340,8 @@ class CartesianTensorModel(Estimator):
         return out
 
     # ---------------------------------------------------------------- predict
-    def predict_spherical(self, frames):
-        """{path: (n, 2 lambda + 1)} predicted coupling-path parts (n structures or centres)."""
+    def _prediction_setup(self, frames):
+        """(numbers, group, sizes, scale, features) of the environments of `frames`."""
         self._check_fitted()
         frames = as_frame_list(frames)
         _features.check_species(frames, self.species_)
@@ -340,8 +349,22 @@ class CartesianTensorModel(Estimator):
         scale = 1.0 / sizes if self.intensive else np.ones(len(sizes))
         feats = {z: self._features(frames, z, list(self.parts_)) for z in self.center_species_
                  if np.any(numbers == z)}
+        return numbers, group, sizes, scale, feats
+
+    def predict_spherical(self, frames, *, return_cov=False):
+        """{path: (n, 2 lambda + 1)} predicted coupling-path parts (n structures or centres).
+
+        return_cov: also {(lambda, sigma): (n, n_paths (2 lambda + 1), n_paths (2 lambda + 1))},
+        the raw predictive covariance of the paths of each part present (ordered as
+        parts_[part]["paths"], path-major), kron(C^T C, S) with S the part's DTC block and C its
+        channel mixing; parts of different (lambda, sigma) are independent models."""
+        _check_flags(return_cov=return_cov)
+        numbers, group, sizes, scale, feats = self._prediction_setup(frames)
+        if return_cov:
+            self._require_variance()
         cart = _cartesian()
         out = {path: np.zeros((len(sizes), 2 * path[-1] + 1)) for path in cart.coupling_paths(self.rank_)}
+        covs = {}
         for part, entry in self.parts_.items():
             lam = part[0]
             d = 2 * lam + 1
@@ -364,16 +387,104 @@ class CartesianTensorModel(Estimator):
             paths_values = np.einsum("kp,gkd->gpd", entry["channels"], channel_values)
             for i, path in enumerate(entry["paths"]):
                 out[tuple(path)] += paths_values[:, i, :]
-        return out
+            if return_cov:
+                block = self._part_covariance(part, entry, feats, numbers, group, sizes, scale)
+                # every channel is an independent GP with the same kernel, so the paths p = C^T c
+                # have Cov(p_i, p_j) = (C^T C)_ij S
+                mix = entry["channels"].T @ entry["channels"]
+                n_paths = len(entry["paths"])
+                covs[part] = np.einsum("pq,nab->npaqb", mix, block).reshape(len(sizes), n_paths * d, n_paths * d)
+        return (out, covs) if return_cov else out
 
-    def predict(self, frames, *, client=None, chunk_size=32):
+    def predict(self, frames, *, return_std=False, return_cov=False, client=None, chunk_size=32):
         """Cartesian tensors (n, 3, ..., 3): one per frame (structure level) or per centre atom.
+
+        return_std: also the predictive standard deviation of every component (n, 3, ..., 3);
+        return_cov: also the covariance of the flattened (row-major) components, (n, 3^rank,
+        3^rank). Raw GPR units (the DTC covariance of the sum of atomic contributions, see
+        docs/uncertainty.md); the mean is the same array as without them.
         With a Dask ``client``, chunks of ``chunk_size`` frames are predicted on the cluster."""
+        _check_flags(return_std=return_std, return_cov=return_cov)
         if client is not None:
             from sagpr.distributed import distributed_predict
 
-            return distributed_predict(self, frames, client=client, chunk_size=chunk_size)
-        return _cartesian().spherical_to_cartesian(self.predict_spherical(frames), self.rank_)
+            return distributed_predict(self, frames, client=client, chunk_size=chunk_size, return_std=return_std,
+                                       return_cov=return_cov)
+        cart = _cartesian()
+        if not (return_std or return_cov):
+            return cart.spherical_to_cartesian(self.predict_spherical(frames), self.rank_)
+        values, covs = self.predict_spherical(frames, return_cov=True)
+        mean = cart.spherical_to_cartesian(values, self.rank_)
+        n = len(mean)
+        cov = np.zeros((n, 3 ** self.rank_, 3 ** self.rank_))
+        for part, block in covs.items():
+            # the flat tensor is sum over paths of values_p @ basis(p): Cov(T) = B^T C B
+            basis = np.concatenate([cart.basis(p) for p in self.parts_[part]["paths"]], axis=0)
+            cov += np.einsum("ai,nab,bj->nij", basis, block, basis)
+        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        out = (mean,)
+        if return_std:
+            std = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
+            out += (std.reshape(mean.shape),)
+        if return_cov:
+            out += (cov,)
+        return out
+
+    # ----------------------------------------------------------- uncertainty
+    def has_variance(self) -> bool:
+        """True when the model can give predictive covariances (files written before they were
+        stored hold no factors)."""
+        self._check_fitted()
+        return all(entry.get("variance_factor") is not None and entry.get("metric_factor") is not None
+                   for entry in self.parts_.values())
+
+    def _require_variance(self):
+        if not self.has_variance():
+            raise ValueError("this model was saved before sagpr stored predictive variances: refit it to get "
+                             "uncertainties")
+
+    def _part_covariance(self, part, entry, feats, numbers, group, sizes, scale, chunk=64):
+        """(n, d, d) raw predictive covariance of one channel of `part` per group (structure or centre).
+
+        A group's value is f_G = s_G sum_{i in G} f(i) (s_G = 1, or 1 / n_G if intensive), a linear
+        functional of the atomic GP, so the SAGPR formulas hold with k*M the summed kernel the fit
+        used and k** = s_G^2 sum_{i, j in G} k(i, j) (environments of different species are
+        independent): the DTC covariance k** - Q** + s k*M (K_MN K_NM + s K_MM)^-1 kM*
+        (SAGPR._covariance_transformed; the same stored factors and solver.whiten)."""
+        d = 2 * part[0] + 1
+        active = entry["active"]
+        offsets = np.concatenate([[0], np.cumsum([len(a) * d for a, _ in active.values()])])
+        env_group = {z: group[numbers == z] for z in feats}
+        n = len(sizes)
+        cov = np.zeros((n, d, d))
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            kss = self._summed_prior(feats, env_group, part, start, stop)
+            k = self._summed_kernel(feats, env_group, part, active, offsets, start, stop)
+            k = (k * scale[start:stop, None, None]).reshape((stop - start) * d, -1).T  # (P, g d)
+            v = solver.whiten(entry["variance_factor"], k).reshape(len(k), stop - start, d)
+            u = solver.whiten(entry["metric_factor"], k).reshape(len(k), stop - start, d)
+            block = (kss * (scale[start:stop] ** 2)[:, None, None] - np.einsum("pim,pin->imn", u, u)
+                     + self.regularizer * np.einsum("pim,pin->imn", v, v))
+            cov[start:stop] = 0.5 * (block + np.swapaxes(block, 1, 2))
+        return cov
+
+    def _summed_prior(self, feats, env_group, part, start, stop, rows=128):
+        """(stop - start, d, d): sum over pairs of each group's environments of one species of k(i, j)."""
+        d = 2 * part[0] + 1
+        out = np.zeros((stop - start, d, d))
+        for z, groups in env_group.items():
+            lo, hi = np.searchsorted(groups, [start, stop])
+            x, x0 = feats[z][part], feats[z][(0, 1)][:, 0, :]
+            # blocks of `rows` environments against every environment of their groups: memory
+            # rows x (group size) x d^2 whatever the size of a structure
+            for first in range(lo, hi, rows):
+                last = min(first + rows, hi)
+                c0, c1 = np.searchsorted(groups, [groups[first], groups[last - 1] + 1])
+                kern = gpr.kernel(x[first:last], x0[first:last], x[c0:c1], x0[c0:c1], self.zeta)
+                same = groups[first:last, None] == groups[None, c0:c1]
+                np.add.at(out, groups[first:last] - start, np.einsum("iajb,ij->iab", kern, same))
+        return out
 
     def score(self, frames, y=None):
         """{(lambda, sigma): % RMSE / STD, ..., "total": ...} on `frames` (targets from y or the
@@ -414,6 +525,9 @@ class CartesianTensorModel(Estimator):
             arrays[f"{key}/channels"] = entry["channels"]
             arrays[f"{key}/mean"] = entry["mean"]
             arrays[f"{key}/weights"] = entry["weights"]
+            for name in ("variance_factor", "metric_factor"):
+                if entry.get(name) is not None:
+                    arrays[f"{key}/{name}"] = solver.pack_lower(entry[name])
             for z, (a, a0) in entry["active"].items():
                 arrays[f"{key}/{z}/active"] = a
                 arrays[f"{key}/{z}/active0"] = a0
@@ -435,6 +549,11 @@ class CartesianTensorModel(Estimator):
                 "active": {int(z): (np.ascontiguousarray(arrays[f"{key}/{z}/active"]),
                                     np.ascontiguousarray(arrays[f"{key}/{z}/active0"])) for z in info["species"]},
             }
+            # files written before predictive variances have no factors: they predict, and say so
+            # when asked for an uncertainty
+            for name in ("variance_factor", "metric_factor"):
+                packed = arrays.get(f"{key}/{name}")
+                self.parts_[(lam, sig)][name] = None if packed is None else solver.unpack_lower(packed)
         self.models_ = self.parts_
         self.timings_ = {}
 
@@ -455,6 +574,12 @@ def _block_sums(worker, frames):
         scale = np.concatenate([atoms.info[_CARRIED][part][1] for atoms in frames])
         out[part] = model._normal_equations(feats, env_group, part, active, scale, targets, block_size)
     return out
+
+
+def _check_flags(**flags):
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def percent_rmse(reference, predicted) -> float:
