@@ -125,6 +125,14 @@ def whiten(factor, k) -> np.ndarray:
     return solve_triangular(factor, np.asarray(k, dtype=np.float64), lower=True, check_finite=False)
 
 
+def dtc_blocks(kss, u, v, regularizer) -> np.ndarray:
+    """Projected-process (DTC) covariance blocks k** - Q** + s k*M (K_MN K_NM + s K_MM)^-1 kM*
+    (Quinonero-Candela and Rasmussen, JMLR 6, 1939 (2005), eq. 22, in units of the prior amplitude)
+    from kss (n, d, d), u = L_MM^-1 kM* and v = L^-1 kM*, each (P, n, d); symmetrised."""
+    block = kss - np.einsum("pim,pin->imn", u, u) + regularizer * np.einsum("pim,pin->imn", v, v)
+    return 0.5 * (block + np.swapaxes(block, 1, 2))
+
+
 def pack_lower(factor) -> np.ndarray:
     """The lower triangle of a square matrix, row by row (what a model file stores)."""
     return np.asarray(factor)[np.tril_indices(len(factor))]

@@ -504,8 +504,7 @@ class SAGPR(Estimator):
             if u is None:
                 block = kss - np.einsum("pim,pin->imn", v, v)
             else:
-                u = u.reshape(len(u), stop - start, d)
-                block = kss - np.einsum("pim,pin->imn", u, u) + self.regularizer * np.einsum("pim,pin->imn", v, v)
+                block = solver.dtc_blocks(kss, u.reshape(len(u), stop - start, d), v, self.regularizer)
             cov[start:stop] = 0.5 * (block + np.swapaxes(block, 1, 2))
         if self.o3_lambda > 0:
             cov[~gpr.nonzero_environments(x)] = 0.0  # the prediction is exactly zero by symmetry

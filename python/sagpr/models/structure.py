@@ -464,9 +464,7 @@ class CartesianTensorModel(Estimator):
             k = (k * scale[start:stop, None, None]).reshape((stop - start) * d, -1).T  # (P, g d)
             v = solver.whiten(entry["variance_factor"], k).reshape(len(k), stop - start, d)
             u = solver.whiten(entry["metric_factor"], k).reshape(len(k), stop - start, d)
-            block = (kss * (scale[start:stop] ** 2)[:, None, None] - np.einsum("pim,pin->imn", u, u)
-                     + self.regularizer * np.einsum("pim,pin->imn", v, v))
-            cov[start:stop] = 0.5 * (block + np.swapaxes(block, 1, 2))
+            cov[start:stop] = solver.dtc_blocks(kss * (scale[start:stop] ** 2)[:, None, None], u, v, self.regularizer)
         return cov
 
     def _summed_prior(self, feats, env_group, part, start, stop, rows=128):
