@@ -503,9 +503,9 @@ class SAGPR(Estimator):
             v = v.reshape(len(v), stop - start, d)
             if u is None:
                 block = kss - np.einsum("pim,pin->imn", v, v)
-            else:
-                block = solver.dtc_blocks(kss, u.reshape(len(u), stop - start, d), v, self.regularizer)
-            cov[start:stop] = 0.5 * (block + np.swapaxes(block, 1, 2))
+                cov[start:stop] = 0.5 * (block + np.swapaxes(block, 1, 2))
+            else:  # dtc_blocks symmetrises its result
+                cov[start:stop] = solver.dtc_blocks(kss, u.reshape(len(u), stop - start, d), v, self.regularizer)
         if self.o3_lambda > 0:
             cov[~gpr.nonzero_environments(x)] = 0.0  # the prediction is exactly zero by symmetry
         if cal:
