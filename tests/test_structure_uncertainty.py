@@ -272,3 +272,61 @@ def test_prior_sum_in_row_blocks_and_bad_flags(models):
         model.predict(test, return_std="yes")
     with pytest.raises(ValueError, match="return_cov must be True or False"):
         model.predict_spherical(test, return_cov="cartesian")
+
+
+def test_calibration_scales_each_part_saves_and_leaves_the_mean(tmp_path):
+    frames = molecules(20, seed=9)
+    y = targets(frames, 3)
+    test = molecules(3, seed=29)
+    model = CartesianTensorModel(**HYPERS).fit(frames, y)
+    mean, raw = model.predict(test, return_cov=True)
+    _, raw_blocks = model.predict_spherical(test, return_cov=True)
+    fitted = model.calibrate(frames, y, n_folds=4, power_law=False)
+    assert set(fitted) == {f"{lam}/{sig}" for lam, sig in model.parts_}
+    for result in fitted.values():
+        assert result["scale"] > 0 and result["power"] == 1.0 and result["n_folds"] == 4
+        assert 0.0 <= result["coverage95"] <= 1.0
+    mean_c, cal = model.predict(test, return_cov=True)
+    np.testing.assert_array_equal(mean_c, mean)
+    _, cal_blocks = model.predict_spherical(test, return_cov=True)
+    _, again_raw = model.predict_spherical(test, return_cov=True, calibrated=False)
+    for part, block in raw_blocks.items():
+        np.testing.assert_allclose(cal_blocks[part], fitted[f"{part[0]}/{part[1]}"]["scale"] * block, rtol=1e-12)
+        np.testing.assert_array_equal(again_raw[part], block)
+    assert not np.allclose(cal, raw)
+    # the raw covariance does not see the targets, the residuals scale with them: 10 y -> 100 a
+    scaled = CartesianTensorModel(**HYPERS).fit(frames, 10.0 * y).calibrate(frames, 10.0 * y, n_folds=4,
+                                                                           power_law=False)
+    for key, result in fitted.items():
+        np.testing.assert_allclose(scaled[key]["scale"], 100.0 * result["scale"], rtol=1e-4)  # solve round-off
+    model.save(tmp_path / "c.sagpr")
+    loaded = load(tmp_path / "c.sagpr")
+    assert loaded.calibration_ == model.calibration_
+    np.testing.assert_array_equal(loaded.predict(test, return_cov=True)[1], cal)
+    # a refit forgets a calibration made for another fit
+    assert model.fit(frames[:15], y[:15]).calibration_ is None
+
+
+def test_calibrated_covariance_rotates_and_covers_held_out_structures():
+    rng = np.random.default_rng(4)
+    frames = molecules(40, seed=10)
+    y = targets(frames, 2)
+    model = CartesianTensorModel(**HYPERS).fit(frames[:30], y[:30])
+    model.calibrate(frames[:30], y[:30], power_law=True)
+    test = frames[30:]
+    R = random_rotation(rng)
+    mean, cov = model.predict(test, return_cov=True)
+    _, cov_r = model.predict([rotated(a, R) for a in test], return_cov=True)
+    Rk = kron_power(R, 2)
+    np.testing.assert_allclose(cov_r, np.einsum("ia,nab,jb->nij", Rk, cov, Rk), rtol=0, atol=1e-9 * np.abs(cov).max())
+    # held-out structures: calibrated sigma is the right size (coverage of the 95 % interval of
+    # every component, 10 molecules x 9 components: loose bounds)
+    std = np.sqrt(np.einsum("nii->ni", cov)).reshape(mean.shape)
+    inside = np.mean(np.abs(y[30:] - mean) <= 1.96 * std)
+    assert 0.7 <= inside <= 1.0
+
+
+def test_calibrate_needs_variances_and_two_groups(models):
+    frames, fitted = models
+    with pytest.raises(ValueError, match="two groups"):
+        fitted[2].calibrate(frames, targets(frames, 2), groups=np.zeros(len(frames)))

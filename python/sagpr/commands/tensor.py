@@ -27,6 +27,9 @@ def register(subparsers):
                        help="cross-validation folds of whole structures for the printed accuracy estimate "
                             "(default 5; 0: none)")
     train.add_argument("--seed", type=int, default=0, help="seed of the CV folds")
+    train.add_argument("--calibrate", action="store_true",
+                       help="calibrate the predictive covariance of every spherical part on the residuals of the "
+                            "--folds cross-validation folds (by structure) and save it with the model")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=run_train)
     score = sub.add_parser("score", help="% RMSE / STD of a saved model per spherical part")
@@ -100,8 +103,16 @@ def run_train(args) -> int:
     model.fit(frames)  # first: bad targets fail before the folds are fitted
     if args.folds and not 2 <= args.folds <= len(frames):
         raise ValueError(f"--folds must be 0 or 2 to {len(frames)} (the number of structures), got {args.folds}")
+    if args.calibrate and not args.folds:
+        raise ValueError("--calibrate needs --folds of at least 2")
     if args.folds:
         _print_cv_estimate(model, frames, args)
+    if args.calibrate:
+        from sagpr.models import calibration
+
+        for key, fitted in model.calibrate(frames, n_folds=args.folds, random_state=args.seed).items():
+            lam, sig = key.split("/")
+            print(f"calibrated lambda={lam} sigma={int(sig):+d}: {calibration.describe(fitted)}")
     model.save(out)
     print(f"{len(frames)} structures, rank {model.rank_}, parts {sorted(model.parts_)}; wrote {out} "
           f"({time.perf_counter() - start:.1f} s)")
@@ -145,8 +156,14 @@ def run_score(args) -> int:
     print(f"{len(frames)} structures, target {model.target!r}: % RMSE / STD")
     for name, value in rows.items():
         print(f"  {name:16s} {value:9.4f}")
+    report = {"target": model.target, "rank": model.rank_, "percent_rmse_std": rows}
+    if model.has_variance():
+        report["coverage95"] = model.coverage(frames)
+        report["calibrated"] = bool(model.calibration_)
+        kind = "calibrated" if report["calibrated"] else "raw (uncalibrated: sagpr tensor train --calibrate)"
+        print(f"  95% interval coverage of the components: {report['coverage95']:.3f} ({kind})")
     if out is not None:
-        write_text_atomic(out, json.dumps({"target": model.target, "rank": model.rank_, "percent_rmse_std": rows},
-                                          indent=1))
+        write_text_atomic(out, json.dumps(report, indent=1))
         print(f"wrote {out}")
     return 0
+

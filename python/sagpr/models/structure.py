@@ -30,7 +30,7 @@ import numpy as np
 from sagpr import settings
 from sagpr.frames import as_frame_list
 
-from . import _features, gpr, solver
+from . import _features, calibration, gpr, solver
 from ._estimator import Estimator, center_numbers
 
 #: a channel whose share of the targets' sum of squares is below this is absent
@@ -272,6 +272,7 @@ class CartesianTensorModel(Estimator):
                                  "variance_factor": system.factor_, "metric_factor": metric_factor}
         self.models_ = self.parts_
         self.n_train_ = n_groups
+        self.calibration_ = None  # a calibration belongs to the fit it was made for
         timings["total"] = time.perf_counter() - t_start
         self.timings_ = timings
         return self
@@ -351,14 +352,16 @@ class CartesianTensorModel(Estimator):
                  if np.any(numbers == z)}
         return numbers, group, sizes, scale, feats
 
-    def predict_spherical(self, frames, *, return_cov=False):
+    def predict_spherical(self, frames, *, return_cov=False, calibrated=True):
         """{path: (n, 2 lambda + 1)} predicted coupling-path parts (n structures or centres).
 
         return_cov: also {(lambda, sigma): (n, n_paths (2 lambda + 1), n_paths (2 lambda + 1))},
-        the raw predictive covariance of the paths of each part present (ordered as
+        the predictive covariance of the paths of each part present (ordered as
         parts_[part]["paths"], path-major), kron(C^T C, S) with S the part's DTC block and C its
-        channel mixing; parts of different (lambda, sigma) are independent models."""
-        _check_flags(return_cov=return_cov)
+        channel mixing; parts of different (lambda, sigma) are independent models. S is
+        calibrated when the model is (see calibrate) unless calibrated=False."""
+        _check_flags(return_cov=return_cov, calibrated=calibrated)
+        cal = (getattr(self, "calibration_", None) or {}) if calibrated else {}
         numbers, group, sizes, scale, feats = self._prediction_setup(frames)
         if return_cov:
             self._require_variance()
@@ -389,6 +392,7 @@ class CartesianTensorModel(Estimator):
                 out[tuple(path)] += paths_values[:, i, :]
             if return_cov:
                 block = self._part_covariance(part, entry, feats, numbers, group, sizes, scale)
+                block = calibration.apply(block, cal.get(_part_key(part)))
                 # every channel is an independent GP with the same kernel, so the paths p = C^T c
                 # have Cov(p_i, p_j) = (C^T C)_ij S
                 mix = entry["channels"].T @ entry["channels"]
@@ -401,8 +405,9 @@ class CartesianTensorModel(Estimator):
 
         return_std: also the predictive standard deviation of every component (n, 3, ..., 3);
         return_cov: also the covariance of the flattened (row-major) components, (n, 3^rank,
-        3^rank). Raw GPR units (the DTC covariance of the sum of atomic contributions, see
-        docs/uncertainty.md); the mean is the same array as without them.
+        3^rank): the DTC covariance of the sum of atomic contributions (docs/uncertainty.md),
+        calibrated when the model is (see calibrate), raw GPR units otherwise; the mean is the
+        same array as without them.
         With a Dask ``client``, chunks of ``chunk_size`` frames are predicted on the cluster."""
         _check_flags(return_std=return_std, return_cov=return_cov)
         if client is not None:
@@ -484,6 +489,68 @@ class CartesianTensorModel(Estimator):
                 np.add.at(out, groups[first:last] - start, np.einsum("iajb,ij->iab", kern, same))
         return out
 
+    def calibrate(self, frames, y=None, groups=None, *, n_folds=5, power_law="auto", random_state=0):
+        """Fit, per (lambda, sigma) part, the scale (and, when it helps, a power law) of the
+        predictive covariance on cross-validation residuals and store it (calibration_, saved
+        with the model); predict and predict_spherical then give calibrated covariances.
+
+        The frames (y or the target name, as fit) are split into folds by structure (`groups`:
+        one label per frame; default each frame its own): each fold is predicted by a model of
+        the same parameters fitted on the others. A part's channels are independent GPs sharing
+        the block S, so its residuals are projected on the fold model's channels, each a
+        (2 lambda + 1)-vector with covariance S, and calibration.fit fits C_cal = a s^(b-1) S
+        (Musil et al., JCTC 15, 906 (2019)). Returns {"lambda/sigma": calibration.fit's dict}."""
+        self._check_fitted()
+        self._require_variance()
+        frames = as_frame_list(frames)
+        index, _, _, _ = self._groups(frames, self.center_species_)
+        y, _ = self._read_targets(frames, index, y)
+        fold = calibration.structure_folds(len(frames), groups, n_folds, random_state)
+        row_fold = fold if self.level == "structure" else np.array([fold[f] for f, _ in index], dtype=int)
+        if len(y) != len(row_fold):
+            raise ValueError(f"targets must have one row per {'frame' if self.level == 'structure' else 'centre'} "
+                             f"({len(row_fold)}), got {len(y)}")
+        cart = _cartesian()
+        reference = cart.cartesian_to_spherical(y, self.rank_)
+        residuals, covs = {}, {}
+        for k in range(int(fold.max()) + 1):
+            model = CartesianTensorModel(**self.get_params())
+            model.fit([a for a, f in zip(frames, fold) if f != k], y[row_fold != k])
+            test = [a for a, f in zip(frames, fold) if f == k]
+            values, blocks = model.predict_spherical(test, return_cov=True, calibrated=False)
+            for part, entry in model.parts_.items():
+                if part not in self.parts_:
+                    continue
+                d = 2 * part[0] + 1
+                paths = [tuple(p) for p in entry["paths"]]
+                r = np.stack([reference[p][row_fold == k] - values[p] for p in paths], axis=1)  # (n, paths, d)
+                channel_r = np.einsum("kp,npd->nkd", entry["channels"], r).reshape(-1, d)
+                # a channel's block: the paths' block is kron(C^T C, S), so S is C_0 . block . C_0
+                # for any unit channel row C_0 of the (orthonormal) mixing
+                full = blocks[part].reshape(len(r), len(paths), d, len(paths), d)
+                c0 = entry["channels"][0]
+                s_block = np.einsum("p,npaqb,q->nab", c0, full, c0)
+                residuals.setdefault(part, []).append(channel_r)
+                covs.setdefault(part, []).append(np.repeat(s_block, len(entry["channels"]), axis=0))
+        fitted = {}
+        for part in self.parts_:
+            if part not in residuals:
+                continue
+            result = calibration.fit(np.concatenate(residuals[part]), np.concatenate(covs[part]), power_law=power_law)
+            result["n_folds"] = int(fold.max()) + 1
+            fitted[_part_key(part)] = result
+        self.calibration_ = fitted
+        return self.calibration_
+
+    def coverage(self, frames, y=None, z=1.959963984540054):
+        """Fraction of the reference tensors' components (y or the target name) inside the
+        predicted intervals mean +- z sigma (z = 1.96: 95 %), calibrated when the model is."""
+        frames = as_frame_list(frames)
+        index, _, _, _ = self._groups(frames, self.center_species_)
+        y, _ = self._read_targets(frames, index, y)
+        mean, std = self.predict(frames, return_std=True)
+        return float(np.mean(np.abs(y - mean.reshape(len(y), -1)) <= z * std.reshape(len(y), -1)))
+
     def score(self, frames, y=None):
         """{(lambda, sigma): % RMSE / STD, ..., "total": ...} on `frames` (targets from y or the
         target name). The coupling paths of one (lambda, sigma) are pooled (the measure does not
@@ -515,7 +582,7 @@ class CartesianTensorModel(Estimator):
     def _get_state(self):
         self._check_fitted()
         meta = {"rank_": self.rank_, "species_": self.species_, "center_species_": self.center_species_,
-                "n_train_": self.n_train_, "parts": {}}
+                "n_train_": self.n_train_, "calibration_": getattr(self, "calibration_", None), "parts": {}}
         arrays = {}
         for (lam, sig), entry in self.parts_.items():
             key = f"{lam}/{sig}"
@@ -536,6 +603,7 @@ class CartesianTensorModel(Estimator):
         self.species_ = [int(z) for z in meta["species_"]]
         self.center_species_ = [int(z) for z in meta["center_species_"]]
         self.n_train_ = int(meta["n_train_"])
+        self.calibration_ = meta.get("calibration_")  # files written before calibration: raw
         self.parts_ = {}
         for key, info in meta["parts"].items():
             lam, sig = (int(v) for v in key.split("/"))
@@ -572,6 +640,11 @@ def _block_sums(worker, frames):
         scale = np.concatenate([atoms.info[_CARRIED][part][1] for atoms in frames])
         out[part] = model._normal_equations(feats, env_group, part, active, scale, targets, block_size)
     return out
+
+
+def _part_key(part):
+    """The key of a (lambda, sigma) part in calibration_ (a JSON-able string)."""
+    return f"{part[0]}/{part[1]}"
 
 
 def _check_flags(**flags):
