@@ -19,6 +19,8 @@
             |error|); --lto-seed, --datasets lto,gehlenite choose the data; M' may be "auto"
             (uncertainty_n_sparse="auto") or "none"; --default-settings: sagpr's default
             descriptor and GPR settings instead of SMALL.
+--projection the projected covariance (uncertainty_projection = r principal directions) against
+            the exact one, as --prefix (cost and calibrated coverage / Spearman).
 
     OMP_NUM_THREADS=1 python bench/uncertainty.py [--cost] [--coverage] [--active] [--quick]
                                                   [--prefix 100,200,400]
@@ -49,7 +51,17 @@ def median_time(repeats, work):
     return float(np.median(times)), result
 
 
-def cost(repeats, quick, prefixes=()):
+def _routes(prefixes, projections):
+    """(label, parameters) of each covariance route compared with the exact one."""
+    return ([(f"uncertainty_n_sparse={m}", {"uncertainty_n_sparse": m, "uncertainty_projection": None}) for m in prefixes]
+            + [(f"uncertainty_projection={r}", {"uncertainty_n_sparse": None, "uncertainty_projection": r})
+               for r in projections])
+
+
+EXACT = {"uncertainty_n_sparse": None, "uncertainty_projection": None}
+
+
+def cost(repeats, quick, prefixes=(), projections=()):
     from sagpr.datasets import lto
     from sagpr.parallel import set_num_threads
 
@@ -58,13 +70,15 @@ def cost(repeats, quick, prefixes=()):
     train = lto.generate(-(-(n_sparse + 200) // 8), seed=0, progress=False)
     big = lto.large_models(1, 3, mc_sweeps=20, rattle_std=0.05, seed=1, progress=False)[0]
     model = sagpr.TensorModel(center_species="Li", n_sparse=n_sparse, progress=False)  # default settings
+    default_route = {k: model.get_params()[k] for k in EXACT}
+    model.set_params(**EXACT)  # the exact covariance first, the baseline of the routes below
     start = time.perf_counter()
     model.fit(train)
     sub = model.models_[3][2]
     print(f"fit {time.perf_counter() - start:.1f} s: M={len(sub.weights_)}, F={sub.active_features_.shape[2]}, "
           f"F0={sub.active_features0_.shape[1]}, route {sub.prediction_method()}; predicting "
-          f"{int((big.numbers == 3).sum())} Li of a {len(big)}-atom cell; default uncertainty_n_sparse="
-          f"{model.uncertainty_n_sparse!r}: covariance on {sub.covariance_size()} active points")
+          f"{int((big.numbers == 3).sum())} Li of a {len(big)}-atom cell; default covariance route {default_route}; "
+          f"exact covariance on {sub.covariance_size()} active points")
     feats = model._features([big], 3, [2])
     x, x0 = feats[2], feats[0][:, 0, :]
     t_feat, _ = median_time(repeats, lambda: model._features([big], 3, [2]))
@@ -78,15 +92,16 @@ def cost(repeats, quick, prefixes=()):
           f"{t_cov:.3f} s (x{t_cov / t_plain:.2f})  [features {t_feat:.3f} s, mean from features {t_mean:.3f} s "
           f"({sub.prediction_method()} route; kernel route {t_kernel:.3f} s), covariance from features {t_var:.3f} s "
           f"= x{t_var / t_kernel:.2f} the kernel route]")
-    for m in prefixes:
-        model.set_params(uncertainty_n_sparse=m)
+    for label, route in _routes(prefixes, projections):
+        model.set_params(**route)
+        model.predict(big, return_cov=True)  # a projection is built once per model: not timed
         t_m, _ = median_time(repeats, lambda: model.predict(big, return_cov=True))
-        m = f"{m} ({sub.covariance_size()} points)" if m == "auto" else m
+        label += f" ({sub.covariance_size()} points)" if route["uncertainty_n_sparse"] == "auto" else ""
         t_s, _ = median_time(repeats, lambda: model.predict(big, return_std=True))
         t_v, _ = median_time(repeats, lambda: sub.covariance_features(x, x0))
-        print(f"  uncertainty_n_sparse={m}: return_cov {t_m:.3f} s (x{t_m / t_plain:.2f} predict), return_std "
+        print(f"  {label}: return_cov {t_m:.3f} s (x{t_m / t_plain:.2f} predict), return_std "
               f"{t_s:.3f} s (x{t_s / t_plain:.2f}); covariance from features {t_v:.3f} s")
-    model.set_params(uncertainty_n_sparse=None)
+    model.set_params(**EXACT)
 
 
 def _components(model, frames):
@@ -130,7 +145,7 @@ def coverage_report(name, model, train, test, ref_V, isotope, groups=None, n_fol
           f"{_spearman(res['cq']['std'], np.abs(refobs['cq'] - res['cq']['value'])):.3f}")
 
 
-def prefix_report(name, model, train, test, ref_V, prefixes, groups=None, n_folds=5):
+def prefix_report(name, model, train, test, ref_V, prefixes, groups=None, n_folds=5, projections=()):
     """Calibrated held-out coverage and rank correlation of the exact covariance (M' = M) and of
     each prefix M': the model is fitted once, calibrated (cross-validation folds) for each M'."""
     start = time.perf_counter()
@@ -141,23 +156,28 @@ def prefix_report(name, model, train, test, ref_V, prefixes, groups=None, n_fold
     print(f"{name}: {len(train)} train / {len(test)} test structures, {len(ref)} test sites, M = {n_active} "
           f"active ({part.solver_}), fit {time.perf_counter() - start:.0f} s")
     rows = []
-    for m in [None] + [p for p in prefixes if p == "auto" or (p is not None and p < n_active)]:
+    routes = [("exact", EXACT)] + _routes([p for p in prefixes if p == "auto" or (p is not None and p < n_active)],
+                                          projections)
+    for route_label, route in routes:
         start = time.perf_counter()
-        model.set_params(uncertainty_n_sparse=m)
+        model.set_params(**route)
+        m = route["uncertainty_n_sparse"]
         (fitted,) = model.calibrate(train, groups=groups, n_folds=n_folds).values()
         mean, cov = _components(model, test)
         r = ref - mean
         err = np.linalg.norm(r, axis=1)
         sig = np.sqrt(np.trace(cov, axis1=1, axis2=2) / 5)
         label = f"{part.covariance_size()}" + (" (auto)" if m == "auto" else "")
+        if route["uncertainty_projection"] is not None:
+            label = f"{part.covariance_size()}, projection {route['uncertainty_projection']}"
         rows.append((label, calibration.coverage(r, cov), _spearman(sig, err), fitted))
         print(f"  M'={label:>5}: calibrated 95% coverage {rows[-1][1]:.3f}, Spearman(sigma, |error|) "
               f"{rows[-1][2]:.3f}; {calibration.describe(fitted)} ({time.perf_counter() - start:.0f} s)", flush=True)
-    model.set_params(uncertainty_n_sparse=None)
+    model.set_params(**EXACT)
     return rows
 
 
-def prefix_coverage(prefixes, lto_sparse, lto_seed=3, datasets=("lto", "gehlenite"), hypers=None):
+def prefix_coverage(prefixes, lto_sparse, lto_seed=3, datasets=("lto", "gehlenite"), hypers=None, projections=()):
     from sagpr.datasets import lto
 
     hypers = SMALL if hypers is None else hypers
@@ -168,7 +188,7 @@ def prefix_coverage(prefixes, lto_sparse, lto_seed=3, datasets=("lto", "gehlenit
         train, test = frames[:-40], frames[-40:]
         ref = np.concatenate([a.arrays["efg"][a.numbers == 3] for a in test])
         prefix_report(f"LTO Li (seed {lto_seed})", sagpr.TensorModel(center_species="Li", n_sparse=lto_sparse, **hypers),
-                      train, test, ref, prefixes)
+                      train, test, ref, prefixes, projections=projections)
     if "gehlenite" not in datasets:
         return
     frames = gehlenite_frames()
@@ -176,7 +196,7 @@ def prefix_coverage(prefixes, lto_sparse, lto_seed=3, datasets=("lto", "gehlenit
     test = frames[2::3]
     ref = np.concatenate([a.arrays["efg"][a.numbers == 13] for a in test])
     prefix_report("gehlenite 27Al", sagpr.TensorModel(center_species="Al", n_sparse=500, **hypers), train, test, ref,
-                  prefixes, n_folds=4)
+                  prefixes, n_folds=4, projections=projections)
 
 
 def gehlenite_frames():
@@ -253,6 +273,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=3, help="random starts of the active/random curves")
     parser.add_argument("--prefix", default=None, metavar="M1,M2,...",
                         help="prefix covariances (uncertainty_n_sparse) to compare with the exact one")
+    parser.add_argument("--projection", default=None, metavar="R1,R2,...",
+                        help="projected covariances (uncertainty_projection) to compare with the exact one")
     parser.add_argument("--lto-sparse", type=int, default=1000, help="M of the LTO model of --prefix --coverage")
     parser.add_argument("--lto-seed", type=int, default=3, help="seed of the LTO cells of --prefix --coverage")
     parser.add_argument("--datasets", default="lto,gehlenite", help="data sets of --prefix --coverage")
@@ -260,13 +282,14 @@ def main():
                         help="--prefix --coverage with sagpr's default descriptor and GPR settings instead of SMALL")
     args = parser.parse_args()
     prefixes = [v if v == "auto" else None if v == "none" else int(v) for v in args.prefix.split(",")] if args.prefix else []
+    projections = [int(v) for v in args.projection.split(",")] if args.projection else []
     if not (args.cost or args.coverage or args.active):
         args.cost = args.coverage = args.active = True
     if args.cost:
-        cost(args.repeats, args.quick, prefixes)
-    if args.coverage and prefixes:
+        cost(args.repeats, args.quick, prefixes, projections)
+    if args.coverage and (prefixes or projections):
         prefix_coverage(prefixes, args.lto_sparse, args.lto_seed, args.datasets.split(","),
-                        dict(progress=False) if args.default_settings else SMALL)
+                        dict(progress=False) if args.default_settings else SMALL, projections)
     elif args.coverage:
         coverage(args.quick)
     if args.active:

@@ -216,6 +216,38 @@ def test_uncertainty_n_sparse_option(setup, tmp_path, capsys):
     assert not (tmp_path / "r.xyz").exists() and not (tmp_path / "q.xyz").exists()
 
 
+def test_uncertainty_projection_option(setup, tmp_path, capsys):
+    """--uncertainty-projection R: the columns of the model with uncertainty_projection=R; a bad
+    value and a calibration of another route are one-line errors before any output."""
+    d, frames = setup
+    sparse = sagpr.TensorModel(center_species="Li", target="efg", **dict(HYPERS, n_sparse=10))
+    sparse.fit(random_cells(9, seed=4)[:5]).save(tmp_path / "sparse.sagpr")
+
+    def run(model, *args):
+        return main(["predict", "--model", str(model), "--no-progress", str(d / "in" / "a.xyz"), "--uncertainty",
+                     *map(str, args)])
+
+    assert run(tmp_path / "sparse.sagpr", "--out", tmp_path / "p.xyz", "--uncertainty-projection", "6") == 0
+    model = sagpr.load(tmp_path / "sparse.sagpr").set_params(uncertainty_projection=6)
+    from sagpr.uncertainty import observable_uncertainty
+
+    T, covs = model.predict(frames[:2], return_cov=True)
+    expected = observable_uncertainty(T, covs[2], "7Li", n_samples=500, seed=0)
+    got = np.concatenate([a.arrays["omega_q_std"][a.numbers == 3] for a in read(tmp_path / "p.xyz", ":")])
+    np.testing.assert_allclose(got, expected["omega_q"]["std"], rtol=1e-6)
+    capsys.readouterr()
+    assert run(tmp_path / "sparse.sagpr", "--out", tmp_path / "q.xyz", "--uncertainty-projection", "0") == 1
+    err = capsys.readouterr().err
+    assert "uncertainty_projection must be an integer >= 1 or None, got 0" in err and err.count("\n") == 1
+    model.calibrate(frames, n_folds=2, power_law=False)
+    model.save(tmp_path / "cal.sagpr")
+    assert run(tmp_path / "cal.sagpr", "--out", tmp_path / "r.xyz", "--uncertainty-projection", "none") == 1
+    err = capsys.readouterr().err
+    assert "uncertainty_projection=6, but the model now uses uncertainty_projection=None" in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "r.xyz").exists() and not (tmp_path / "q.xyz").exists()
+
+
 def test_out_of_domain_sites_are_named(setup, tmp_path, capsys):
     d, frames = setup
     far = frames[0].copy()

@@ -101,6 +101,15 @@ def _covariance_points(name, value):
         raise ValueError(f"{name} must be an integer >= 1, None or 'auto', got {value!r}") from None
 
 
+def _optional_int_at_least_one(name, value):
+    if value is None:
+        return
+    try:
+        _int_at_least(1)(name, value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}") from None
+
+
 def _species_list(name, value):
     if value is None:
         return
@@ -180,6 +189,13 @@ SETTINGS: Dict[str, Setting] = dict([
     _s("uncertainty_n_sparse", None, "gpr", _covariance_points,
        "active points the predictive covariance uses: the first n of the active set (None: all; "
        "'auto': as many as cost no more than the prediction)", True),
+    # predictive covariances of a sparse model whose kernel to the active set is taken in the
+    # span of r principal directions of the active lambda features (and PROJECTION_RANK0 of the
+    # lambda = 0 ones): the rest of a site's prior variance counts as unexplained (SAGPR.
+    # _projected_covariance; figures in docs/uncertainty.md). None: the exact DTC covariance
+    _s("uncertainty_projection", None, "gpr", _optional_int_at_least_one,
+       "principal directions of the active features the predictive covariance projects the "
+       "kernel to the active set on (None: the exact covariance)", True),
     # long-range (LODE) features, sagpr.lode (issue 18); defaults: the best of bench/lode_lto.py on
     # LTO 7Li (a compact basis, so the potential's l = 2 block is close to the field gradient); width
     # and weight where the tuned searches of bench/lode_tuned.py end on LTO Li, Ti, O (bench/lode_defaults.py)

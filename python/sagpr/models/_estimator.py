@@ -26,7 +26,7 @@ class Estimator:
     _param_names: tuple = ()
     #: values of parameters added after model files existed, as files written before them imply
     #: (a file records every parameter it was saved with; a missing one is not at today's default)
-    _legacy_params = {"uncertainty_n_sparse": None}
+    _legacy_params = dict.fromkeys(("uncertainty_n_sparse", "uncertainty_projection"))  # both None: the exact covariance
 
     def _validate_params(self):
         settings.check_all({name: getattr(self, name) for name in self._param_names if name in settings.SETTINGS})

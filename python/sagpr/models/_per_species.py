@@ -83,9 +83,11 @@ class PerSpeciesModel(Estimator):
         """Give the parts this model's uncertainty_n_sparse: it only changes covariances, so it can
         be set (set_params, or the attribute) after the fit, and the parts must follow."""
         settings.check("uncertainty_n_sparse", self.uncertainty_n_sparse)
+        settings.check("uncertainty_projection", self.uncertainty_projection)
         for parts in self.models_.values():
             for model in parts.values():
                 model.uncertainty_n_sparse = self.uncertainty_n_sparse
+                model.uncertainty_projection = self.uncertainty_projection
 
     def _predict_parts(self, frames, with_cov=False, calibrated=True):
         """(index, {z: {lambda: (n_z, 2 lambda + 1) predictions}}) for the model's centres;

@@ -19,6 +19,9 @@ CONTRACTED_MAX_ENTRIES = 2 ** 27
 #: the smallest prefix uncertainty_n_sparse="auto" gives (a model whose mean is very cheap, zeta 1
 #: for instance, still gets covariances spread over this many farthest-point-ordered points)
 AUTO_MIN_COVARIANCE_SIZE = 50
+#: principal directions of the lambda = 0 active features the projected covariance keeps
+#: (uncertainty_projection): 3 ranked the held-out errors of LTO Li best of 1-10 (docs/uncertainty.md)
+PROJECTION_RANK0 = 3
 
 
 def _user_active_set(active, n):
@@ -75,6 +78,14 @@ class SAGPR(Estimator):
         at least 50: calibrated intervals at under twice the cost of predict, but sigma then
         hardly ranks the errors (docs/uncertainty.md), which is why None is the default.
 
+    uncertainty_projection : predictive covariances of a sparse model whose kernel to the
+        active set is taken in the span of the first r principal directions of the active
+        lambda features (PROJECTION_RANK0 of the lambda = 0 ones): k** - phi^T B phi with phi
+        the site's projected features and B the DTC posterior of the stored factors pushed onto
+        them, once per model (see _projection). The variance outside the span counts as
+        unexplained prior, so it still tends to k** far from the data. Costs O(r d F) per site
+        instead of the kernel to all M points; None: the exact covariance.
+
     Fitted attributes: species_, center_species_, active_features_ (M, 2 lambda + 1, F),
     active_features0_ (M, F0), weights_ (M, 2 lambda + 1), active_indices_, feature_indices_ and
     feature_indices0_ (kept columns, or (F, n_features) projections with "pca"), n_features_in_ ((F, F0) before selection), y_mean_, jitter_, solver_,
@@ -105,6 +116,7 @@ class SAGPR(Estimator):
         random_state=settings.default("random_state"),
         progress=settings.default("progress"),
         uncertainty_n_sparse=settings.default("uncertainty_n_sparse"),
+        uncertainty_projection=settings.default("uncertainty_projection"),
     ):
         self.o3_lambda = o3_lambda
         self.cutoff = cutoff
@@ -125,6 +137,7 @@ class SAGPR(Estimator):
         self.random_state = random_state
         self.progress = progress
         self.uncertainty_n_sparse = uncertainty_n_sparse
+        self.uncertainty_projection = uncertainty_projection
         self._validate_params()
 
     # ---------------------------------------------------------------- frames
@@ -497,8 +510,12 @@ class SAGPR(Estimator):
         cov = np.zeros((n, d, d))
         cal = self.current_calibration() if calibrated else None
         parts = self._covariance_model()
+        projection = self._projection() if self._projected() else None
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
+            if projection is not None:
+                cov[start:stop] = self._projected_blocks(x[start:stop], x0[start:stop], projection)
+                continue
             v, u, kss = self._whitened(x[start:stop], x0[start:stop], parts)
             v = v.reshape(len(v), stop - start, d)
             if u is None:
@@ -512,6 +529,53 @@ class SAGPR(Estimator):
             cov = calibration.apply(cov, cal)
         return cov
 
+    def _projected(self) -> bool:
+        """True when predictive covariances take the projected route (uncertainty_projection set
+        on a sparse model; a full GPR has no active-set metric and stays exact)."""
+        return self.uncertainty_projection is not None and self.solver_ != "full"
+
+    def _projected_features(self, x, x0, projection):
+        """phi (n, d, D): the features whose dot products are the kernel of the projected
+        features, (x P . y P) (x0 P0 . y0 P0)^(zeta - 1), D = r r0^(zeta - 1)."""
+        p0, p = projection[:2]
+        z = x @ p
+        z0 = x0 @ p0
+        for _ in range(int(self.zeta) - 1):
+            z = np.einsum("na,nmb->nmab", z0, z).reshape(len(z), z.shape[1], -1)
+        return z
+
+    def _projection(self):
+        """(P0, P, B) of the projected covariance, computed once per (uncertainty_projection,
+        covariance size) from the stored state (no training data) and kept: P (F, r) and P0
+        (F0, r0) are principal directions of the active lambda and lambda = 0 features (a
+        seeded randomized range finder, Halko, Martinsson and Tropp, SIAM Rev. 53, 217 (2011)),
+        and with Phi_M the active points' projected features, B = Phi_M^T (K_MM^-1 - s A^-1)
+        Phi_M (A = K_MN K_NM + s K_MM): the DTC formula of _covariance_transformed with k*M
+        replaced by its projected part phi^T Phi_M^T. Since K_MM >= Phi_M Phi_M^T, phi^T B phi
+        <= |phi|^2 <= k**: the blocks stay positive semi-definite."""
+        key = (int(self.uncertainty_projection), self.covariance_size())
+        kept = getattr(self, "_projection_kept", None)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        factor, metric, a, a0 = self._covariance_model()
+        m, d, f = a.shape
+        rng = np.random.default_rng(self.random_state if isinstance(self.random_state, (int, np.integer)) else 0)
+        p = _principal_directions(a.reshape(m * d, f), min(key[0], m * d, f), rng)
+        p0 = _principal_directions(a0, min(PROJECTION_RANK0, m, a0.shape[1]), rng)
+        phi = self._projected_features(a, a0, (p0, p)).reshape(m * d, -1)
+        u = solver.whiten(metric, phi)
+        v = solver.whiten(factor, phi)
+        b = u.T @ u - self.regularizer * (v.T @ v)
+        projection = (p0, p, 0.5 * (b + b.T))
+        self._projection_kept = (key, projection)  # a cache of derived data: predictions do not change
+        return projection
+
+    def _projected_blocks(self, x, x0, projection):
+        """(n, d, d): k** - phi^T B phi (see _projection), symmetrised."""
+        phi = self._projected_features(x, x0, projection)
+        block = self._prior_blocks(x, x0) - np.einsum("nad,nbd->nab", phi @ projection[2], phi)
+        return 0.5 * (block + np.swapaxes(block, 1, 2))
+
     def covariance_features(self, x, x0, *, calibrated=True):
         """Predictive covariance blocks (n, 2 lambda + 1, 2 lambda + 1) of precomputed features,
         raw (units of the kernel's prior amplitude) or calibrated when the model is."""
@@ -524,12 +588,14 @@ class SAGPR(Estimator):
         x, x0 = self._prediction_features(x, x0)
         n, d = x.shape[:2]
         cal = self.current_calibration() if calibrated else None
-        v, u, _ = self._whitened(x, x0)
         kss = gpr.kernel(x, x0, x, x0, self.zeta).reshape(n * d, n * d)
-        if u is None:
-            cov = kss - v.T @ v
+        if self._projected():  # the route of covariance_features: the same blocks on the diagonal
+            projection = self._projection()
+            phi = self._projected_features(x, x0, projection).reshape(n * d, -1)
+            cov = kss - phi @ projection[2] @ phi.T
         else:
-            cov = kss - u.T @ u + self.regularizer * (v.T @ v)
+            v, u, _ = self._whitened(x, x0)
+            cov = kss - v.T @ v if u is None else kss - u.T @ u + self.regularizer * (v.T @ v)
         cov = 0.5 * (cov + cov.T)
         if self.o3_lambda > 0:
             zero = np.repeat(~gpr.nonzero_environments(x), d)
@@ -573,6 +639,7 @@ class SAGPR(Estimator):
         if self.calibration_ is not None:
             self.calibration_.setdefault("covariance_size", self.covariance_size())
             self.calibration_.setdefault("uncertainty_n_sparse", self.uncertainty_n_sparse)
+            self.calibration_.setdefault("uncertainty_projection", self.uncertainty_projection if self._projected() else None)
         return self
 
     def current_calibration(self):
@@ -586,6 +653,11 @@ class SAGPR(Estimator):
         cal = getattr(self, "calibration_", None)
         if not cal:
             return None
+        projected_for = cal.get("uncertainty_projection")  # calibrations saved before it: the exact route
+        projected_now = self.uncertainty_projection if self._projected() else None
+        if projected_for != projected_now:
+            raise ValueError(f"the calibration was fitted for covariances with uncertainty_projection={projected_for}, "
+                             f"but the model now uses uncertainty_projection={projected_now}: calibrate again or set it back")
         fitted_for = int(cal.get("covariance_size", len(self.weights_)))
         now = self.covariance_size()
         if fitted_for != now:
@@ -657,3 +729,15 @@ class SAGPR(Estimator):
         self.y_spread_ = meta.get("y_spread_")
         self.timings_ = {}
         self._prepare_prediction()
+
+
+def _principal_directions(a, r, rng, n_power=2, oversample=10):
+    """(F, r) orthonormal: the leading right singular vectors of a (n, F), uncentred, by a
+    randomized range finder with power iterations (Halko, Martinsson and Tropp 2011, alg. 4.4)."""
+    k = min(r + oversample, *a.shape)
+    q, _ = np.linalg.qr(a @ rng.standard_normal((a.shape[1], k)))
+    for _ in range(n_power):
+        q, _ = np.linalg.qr(a.T @ q)
+        q, _ = np.linalg.qr(a @ q)
+    _, _, vt = np.linalg.svd(q.T @ a, full_matrices=False)
+    return np.ascontiguousarray(vt[:r].T)

@@ -81,7 +81,8 @@ class TensorModel(PerSpeciesModel):
                  jitter=settings.default("jitter"),
                  prediction=settings.default("prediction"), random_state=settings.default("random_state"),
                  progress=settings.default("progress"),
-                 uncertainty_n_sparse=settings.default("uncertainty_n_sparse")):
+                 uncertainty_n_sparse=settings.default("uncertainty_n_sparse"),
+                 uncertainty_projection=settings.default("uncertainty_projection")):
         self.center_species = center_species
         self.target = target
         self.kind = kind
@@ -102,6 +103,7 @@ class TensorModel(PerSpeciesModel):
         self.random_state = random_state
         self.progress = progress
         self.uncertainty_n_sparse = uncertainty_n_sparse
+        self.uncertainty_projection = uncertainty_projection
         self._validate_params()
 
     def _extra_checks(self):

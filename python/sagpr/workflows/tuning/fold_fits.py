@@ -256,7 +256,7 @@ class FoldFitter:
 
     def _systems_for(self, o3_lambda: int, params: dict, model):
         desc, gpr_params = settings.split(params)
-        unused = ("regularizer", "jitter", "prediction", "uncertainty_n_sparse")  # settings the sums do not depend on
+        unused = ("regularizer", "jitter", "prediction", "uncertainty_n_sparse", "uncertainty_projection")  # settings the sums do not depend on
         shared = {k: v for k, v in {**desc, **gpr_params}.items() if k not in unused}
         key = repr((o3_lambda, sorted(shared.items()), self.store.lode_settings(o3_lambda, params)))
         if key in self._systems:
