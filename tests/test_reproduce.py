@@ -67,3 +67,6 @@ def test_report_explains_differences_and_gives_both_conventions(tmp_path):
         differences_section(ReproduceSettings(), CompareSettings(by_structure=False, search_max_sites=8000)))
     table = study_table({"C~Q": {"mae": 0.1, "r": 0.9}}, {"C~Q": {"mae": 0.2}}, {"C~Q": {"mae": 0.5}})
     assert "signed" in table.splitlines()[0] and "| 0.5 |" in table.splitlines()[2]
+    # the study gives its angle MAEs in rad, sagpr reports degrees: the table shows both in degrees
+    theta = [row for row in table.splitlines() if row.startswith("| theta (deg) |")][0]
+    assert "| 26.9 |" in theta and "| 8.59 |" in theta  # 0.47 and 0.15 rad

@@ -2,6 +2,7 @@
 models, omega_Q prediction and site classification, and one report beside the study's numbers."""
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,17 @@ def mae_table(tensorial: dict, scalar: dict) -> str:
     return "\n".join(lines)
 
 
+ANGLES = ("theta", "phi", "theta (corrected)", "phi (corrected)")
+
+
+def _study_value(approach, quantity):
+    """The study's MAE in the units sagpr reports (its angles, given in rad, in degrees)."""
+    value = STUDY_LI[approach].get(quantity)
+    if quantity in ANGLES and isinstance(value, (int, float)):
+        return math.degrees(value)
+    return value
+
+
 def study_table(tensorial: dict, scalar: dict, tensorial_signed: dict = None) -> str:
     """Markdown table: MAE (and r) of ours beside the study's, scalar and tensorial, under the
     study's convention (V_ZZ > 0); the tensorial MAE under the signed convention beside them."""
@@ -71,9 +83,10 @@ def study_table(tensorial: dict, scalar: dict, tensorial_signed: dict = None) ->
         ours_s = (scalar or {}).get(q, {})
         ours_t = (tensorial or {}).get(q, {})
         ours_signed = (tensorial_signed or {}).get(q, {})
+        label = f"{q} (deg)" if q in ANGLES else (f"{q} (kHz)" if q == "omega_Q" else q)
         lines.append(
-            f"| {q} | {_fmt(STUDY_LI['scalar'].get(q))} | {_fmt(ours_s.get('mae'))} | "
-            f"{_fmt(STUDY_LI['tensorial'].get(q))} | {_fmt(ours_t.get('mae'))} | "
+            f"| {label} | {_fmt(_study_value('scalar', q))} | {_fmt(ours_s.get('mae'))} | "
+            f"{_fmt(_study_value('tensorial', q))} | {_fmt(ours_t.get('mae'))} | "
             f"{_fmt(STUDY_LI['tensorial_r'].get(q))} | {_fmt(ours_t.get('r'))} | {_fmt(ours_signed.get('mae'))} |"
         )
     return "\n".join(lines)
