@@ -29,7 +29,7 @@ def test_readme_reproduce_quick_and_examples(tmp_path, monkeypatch, capsys):
 
     out = tmp_path / "lto_run"
     report = (out / "report.md").read_text()
-    assert "| theta |" in report and "0.47" in report  # our numbers beside the study's
+    assert "| theta (deg) |" in report and "| 26.9 |" in report  # ours beside the study's 0.47 rad
     for name in ("lto_efg.xyz", "li.sagpr", "lto_1512.xyz", "predicted.xyz", "compare_Li/report.md",
                  "compare_Li/report.json", "histogram/omega_q_histogram.png", "histogram/regions.json"):
         assert (out / name).exists(), name
