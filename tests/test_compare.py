@@ -161,6 +161,47 @@ def test_search_max_sites_cross_validates_on_a_subset_only(sites, monkeypatch):
                                               models=("tensor",), search_max_sites=1), progress=False)
 
 
+def test_tensor_screen_rescores_the_near_best_runs_on_all_sites(sites, run, monkeypatch):
+    from dataclasses import replace
+
+    from sagpr.workflows.comparison import compare
+
+    seen = []
+    real = compare.CrossValidator
+
+    def spy(sites_, train, **kw):
+        seen.append((np.asarray(train), kw["models"]))
+        return real(sites_, train, **kw)
+
+    monkeypatch.setattr(compare, "CrossValidator", spy)
+    screened = replace(SETTINGS, models=("tensor",), train_sizes=(1.0,), tensor_screen=0.5, tensor_screen_tolerance=0.2)
+    result = run_comparison(sites, screened, progress=False)
+    (full_train, _), (screen_train, screen_models) = seen
+    assert screen_models == ["tensor"] and np.all(np.isin(screen_train, full_train))
+    assert 0.3 * len(full_train) < len(screen_train) < 0.7 * len(full_train)
+    # whole structures (by_structure is on)
+    assert len(screen_train) == np.isin(sites.groups[full_train], sites.groups[screen_train]).sum()
+    search = result.searches["tensor"]
+    screen = [r for r in search["runs"] if r["kind"].startswith("screen: ")]
+    rescored = [r for r in search["runs"] if r["kind"].startswith("all sites: ")]
+    assert len(screen) == 16 and 1 <= len(rescored) < 13
+    limit = min(r["score"] for r in screen) * 1.2
+    assert all(r["screen_score"] <= limit for r in rescored)
+    # re-scored runs score exactly what the unscreened search scored at the same point
+    plain = {json.dumps(r["params"], sort_keys=True): r["score"] for r in run[1].searches["tensor"]["runs"]}
+    for r in rescored:
+        key = json.dumps(r["params"], sort_keys=True)
+        if key in plain:
+            assert r["score"] == pytest.approx(plain[key], rel=1e-9)
+    assert search["best"]["kind"].startswith("all sites: ")
+    assert result.best_params["tensor"] == {**SETTINGS.fixed, **search["best"]["params"]}
+    assert search["best"]["score"] == min(r["score"] for r in rescored)
+    # fits: the screen's 14 distinct runs and the re-scored ones, per fold, plus the final model
+    assert result.n_fits == 2 * (14 + len(rescored)) + 1
+    with pytest.raises(ValueError, match="tensor_screen"):
+        run_comparison(sites, replace(screened, tensor_screen=0.0), progress=False)
+
+
 def test_cli_search_economies_are_checked(tmp_path, capsys):
     from sagpr.cli import main
 
@@ -168,6 +209,10 @@ def test_cli_search_economies_are_checked(tmp_path, capsys):
                  "--search-max-sites", "0"])
     err = capsys.readouterr().err
     assert code != 0 and "--search-max-sites must be at least 1" in err and len(err.strip().splitlines()) == 1
+    code = main(["compare", "--data", str(tmp_path / "missing.xyz"), "--species", "Li", "--out", str(tmp_path / "c"),
+                 "--tensor-screen", "-1"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--tensor-screen must be" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_compare_and_optimize(tmp_path):

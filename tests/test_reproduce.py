@@ -65,8 +65,22 @@ def test_report_explains_differences_and_gives_both_conventions(tmp_path):
         assert f"**{word}**" in text
     assert "subset" not in text and "random 8000" in "\n".join(
         differences_section(ReproduceSettings(), CompareSettings(by_structure=False, search_max_sites=8000)))
+    screened = "\n".join(differences_section(ReproduceSettings(), CompareSettings(by_structure=False, tensor_screen=0.25)))
+    assert "random 25 % of the training sites" in screened and "within 5 %" in screened
     table = study_table({"C~Q": {"mae": 0.1, "r": 0.9}}, {"C~Q": {"mae": 0.2}}, {"C~Q": {"mae": 0.5}})
     assert "signed" in table.splitlines()[0] and "| 0.5 |" in table.splitlines()[2]
     # the study gives its angle MAEs in rad, sagpr reports degrees: the table shows both in degrees
     theta = [row for row in table.splitlines() if row.startswith("| theta (deg) |")][0]
     assert "| 26.9 |" in theta and "| 8.59 |" in theta  # 0.47 and 0.15 rad
+
+
+def test_full_search_flag_turns_the_tensor_screen_off(tmp_path, monkeypatch):
+    from sagpr.cli import main
+    from sagpr.workflows.comparison import reproduce
+
+    seen = []
+    monkeypatch.setattr(reproduce, "reproduce", lambda out, settings, progress=True: seen.append(settings) or out)
+    assert main(["reproduce", "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    assert main(["reproduce", "--out", str(tmp_path / "b"), "--no-progress", "--full-search"]) == 0
+    assert seen[0].tensor_screen == 0.25 and seen[0].tensor_screen_tolerance == 0.05
+    assert seen[1].tensor_screen is None

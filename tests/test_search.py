@@ -6,7 +6,7 @@ import pytest
 
 from sagpr.workflows.cache import RunCache
 from sagpr.workflows.tuning.design import Factor
-from sagpr.workflows.tuning.search import box_behnken_search
+from sagpr.workflows.tuning.search import box_behnken_search, screened_search
 from sagpr.workflows.tuning.splits import k_fold, subsample, train_test_split
 
 
@@ -78,6 +78,48 @@ def test_search_finds_minimum_and_uses_cache(tmp_path):
     calls.clear()
     again = box_behnken_search(factors, objective, cache_dir=tmp_path, progress=False)
     assert calls == [] and again.best["score"] == result.best["score"]
+
+
+def test_screened_search_rescores_only_the_near_best_runs(tmp_path):
+    factors = [Factor("cutoff", 3.0, 7.0), Factor("width", 0.2, 0.6), Factor("regularizer", 1e-8, 1e-2, scale="log")]
+
+    def bowl(p, tilt=0.0):
+        x = np.array([p["cutoff"] - 5.0, 5 * (p["width"] - 0.4), np.log10(p["regularizer"]) + 5])
+        return 1.0 + x @ x + tilt * (p["width"] - 0.4)
+
+    screened, full = [], []
+    # the screen ranks like the truth up to a tilt that favours wide Gaussians: a near-tie it gets wrong
+    screen = lambda p: screened.append(p) or bowl(p, tilt=-1.0)
+    truth = lambda p: full.append(p) or bowl(p, tilt=+1.0)
+    result = screened_search(factors, screen, truth, tolerance=0.6, fixed={"zeta": 2}, cache_dir=tmp_path)
+    plain = box_behnken_search(factors, screen, fixed={"zeta": 2}, progress=False)
+    assert len(screened) == 13 + 1 + 13 + 1  # distinct design points + surface minimum (twice: plain too)
+    # re-scored: every distinct screen run within 60 % of the screen's best, nothing else
+    best_screen = plain.best["score"]
+    near = {json.dumps(r["params"], sort_keys=True) for r in plain.runs if r["score"] <= 1.6 * best_screen}
+    assert {json.dumps({k: v for k, v in p.items() if k != "zeta"}, sort_keys=True) for p in full} == near
+    assert len(full) == len(near) < 13 and all(p["zeta"] == 2 for p in full)
+    rescored = [r for r in result.runs if r["kind"].startswith("all sites")]
+    assert len(result.runs) == len(plain.runs) + len(rescored)
+    # the truth decides between the near-tied candidates: the narrower Gaussian wins, not the screen's pick
+    assert result.best in rescored and result.best["score"] == min(truth(r["params"]) for r in rescored)
+    assert result.best["params"]["width"] < plain.best["params"]["width"]
+    assert "**best**" in result.table() and "screen: design" in result.table()
+    json.loads(result.to_json())
+    # a second run takes the re-scored runs from the cache
+    full.clear()
+    screened_search(factors, screen, truth, tolerance=0.6, fixed={"zeta": 2}, cache_dir=tmp_path)
+    assert full == []
+    # tolerance 0: only the screen's best (and its exact ties) is re-scored
+    full.clear()
+    zero = screened_search(factors, screen, truth, tolerance=0.0)
+    assert len(full) == 1 and zero.best["params"] == plain.best["params"]
+    # `order` sets the order of the re-scored runs (e.g. by descriptor setting)
+    full.clear()
+    screened_search(factors, screen, truth, tolerance=1e3, order=lambda p: -p["width"])
+    assert len(full) >= 13 and [p["width"] for p in full] == sorted((p["width"] for p in full), reverse=True)
+    with pytest.raises(ValueError, match="tolerance"):
+        screened_search(factors, screen, truth, tolerance=-0.1)
 
 
 def test_cache_ignores_damaged_entries(tmp_path):

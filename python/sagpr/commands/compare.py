@@ -26,6 +26,12 @@ def register(subparsers):
     p.add_argument("--search-max-sites", type=int, default=None, metavar="N",
                    help="the searches cross-validate on a seeded subset of at most N training sites (whole "
                         "structures with --by-structure); final models and learning curves use all")
+    p.add_argument("--tensor-screen", type=float, default=None, metavar="F",
+                   help="screen the tensor model's search by CV on a seeded fraction F (<= 1) or count (> 1) of "
+                        "the search's training sites, then re-score on all sites only the runs within "
+                        "--tensor-screen-tolerance of the screen's best (sagpr reproduce: 0.25)")
+    p.add_argument("--tensor-screen-tolerance", type=float, default=0.05, metavar="T",
+                   help="relative CV-score margin of the screened runs that are re-scored (default 0.05)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--save-model", action="store_true",
                    help="also fit the tuned tensor model on all sites and write OUT/<species>.sagpr, e.g. li.sagpr "

@@ -27,7 +27,7 @@ from ..tuning.design import Factor, box_behnken, design_points
 from .evaluation import score_scalar, score_tensorial
 from ..tuning.features import FeatureStore
 from ..tuning.fits import fit_predict_scalar, fit_predict_tensor
-from ..tuning.search import box_behnken_search
+from ..tuning.search import box_behnken_search, screened_search
 from ..tuning.splits import subsample, train_test_split
 from .targets import TARGETS, scalar_targets
 
@@ -71,6 +71,13 @@ class CompareSettings:
     # at most this many training sites (whole structures with by_structure) in the searches' CV, a
     # seeded subset; None: all. The final models and learning curves always use the whole set.
     search_max_sites: Optional[int] = None
+    # the tensor model's search screened first: its whole Box-Behnken search CV-scored on a seeded
+    # subset of the search's training sites (a fraction <= 1 or a count > 1; whole structures with
+    # by_structure), then only the runs within tensor_screen_tolerance (relative) of the screen's
+    # best scored on all of them, the best of those picked (search.screened_search). None: every
+    # run on all sites. The scalar models are always searched on all sites (lambda = 0 is cheap).
+    tensor_screen: Optional[float] = None
+    tensor_screen_tolerance: float = 0.05
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -144,20 +151,44 @@ def _progress_bar(progress, total, species):
     return (lambda n=1: bar.update(n)), bar.close
 
 
-def _run_searches(cv, models, factors, fixed, cache_root, out, tick):
+def _run_searches(cv, models, factors, fixed, cache_root, out, tick, screen_cv=None, tolerance=0.05):
     """1. The searches: ({model: search record}, {model: best parameters}). All models are scored
     at every design point first (they share the features of a descriptor setting), then each
-    model's search reuses those scores and verifies its own optimum."""
+    model's search reuses those scores and verifies its own optimum. With screen_cv (a
+    CrossValidator of the tensor model on fewer sites) the tensor search is screened on it first
+    and only its near-best runs are scored on all sites (search.screened_search)."""
     searches, best = {}, {}
+    screened = screen_cv is not None and "tensor" in models
+    everywhere = [m for m in models if not (screened and m == "tensor")]
     points = list({json.dumps({**fixed, **p}, sort_keys=True): {**fixed, **p} for p in design_points(factors)}.values())
     # points with the same descriptor setting one after the other: each setting's features once
-    points.sort(key=lambda p: tuple(float(v) for k, v in hyperparameters.split(p)[0].items() if k != "species"))
+    # (and, for the tensor model's re-scored runs, each setting's CV kernel once)
+    def descriptor(p):
+        return tuple(float(v) for k, v in hyperparameters.split(p)[0].items() if k != "species")
+
+    points.sort(key=descriptor)
+    previous = None
     for point in points:
-        cv.scores(point)
-        tick(len(models))
+        if screened:
+            setting = hyperparameters.split(point)[0]
+            if setting != previous:  # the screen's systems of the last setting are not needed again
+                screen_cv.release()
+                previous = setting
+            screen_cv.scores(point)  # beside the scalar models: one descriptor pass per setting
+            tick(1)
+        if everywhere:
+            cv.scores(point, everywhere)
+        tick(len(everywhere))
     for model in models:
-        result = box_behnken_search(factors, cv.evaluate(model), fixed=fixed, progress=False,
-                                    cache_dir=None if cache_root is None else cache_root / f"search_{model}")
+        if screened and model == "tensor":
+            key = f"search_tensor_screen_{index_hash(screen_cv.train)}_{tolerance:g}"
+            result = screened_search(factors, screen_cv.evaluate(model), cv.evaluate(model), tolerance=tolerance,
+                                     fixed=fixed, cache_dir=None if cache_root is None else cache_root / key,
+                                     between=screen_cv.release,  # the full-size systems need the memory
+                                     order=descriptor)
+        else:
+            result = box_behnken_search(factors, cv.evaluate(model), fixed=fixed, progress=False,
+                                        cache_dir=None if cache_root is None else cache_root / f"search_{model}")
         tick(1)  # the surface minimum
         searches[model] = result.to_dict()
         searches[model]["table"] = result.table()
@@ -165,6 +196,13 @@ def _run_searches(cv, models, factors, fixed, cache_root, out, tick):
         if out is not None:
             write_json_atomic(out / "search" / f"{model}.json", searches[model])
     return searches, best
+
+
+def _screen_size(screen: float, n: int) -> int:
+    """Sites of a screen given as a fraction (<= 1) or a count (> 1) of n."""
+    if not screen > 0:
+        raise ValueError(f"tensor_screen must be a fraction in (0, 1] or a count > 1, got {screen!r}")
+    return max(1, int(round(screen * n)) if screen <= 1 else int(screen))
 
 
 def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir=None,
@@ -205,10 +243,27 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
                         search_params=({} if settings.search_n_features is None
                                        else {"n_features": int(settings.search_n_features)}))
 
+    screen_cv = None
+    if settings.tensor_screen is not None and "tensor" in models:
+        screen_train = subsample(search_train, _screen_size(settings.tensor_screen, len(search_train)),
+                                 seed=settings.seed + 3, groups=groups)
+        kept = len(screen_train) if groups is None else len(np.unique(groups[screen_train]))
+        if kept < settings.n_folds:
+            raise ValueError(f"tensor_screen={settings.tensor_screen} leaves {kept} "
+                             f"{'sites' if groups is None else 'structures'} for {settings.n_folds} CV folds")
+        screen_cv = CrossValidator(sites, screen_train, models=["tensor"], tensor_objective=settings.tensor_objective,
+                                   n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
+                                   b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv",
+                                   shared_active_set=settings.shared_active_set,
+                                   sign_convention=settings.sign_convention, search_params=cv.search_params)
+
     t0 = time.perf_counter()
-    searches, best = _run_searches(cv, models, factors, fixed, cache_root, out, tick)
+    searches, best = _run_searches(cv, models, factors, fixed, cache_root, out, tick, screen_cv,
+                                   settings.tensor_screen_tolerance)
     timings["search"] = time.perf_counter() - t0
     cv.release()  # the final fits need the memory, not the CV kernels
+    if screen_cv is not None:
+        screen_cv.release()
 
     # 2. final fits and 3. learning curves, each fit cached with its predictions
     stats = nmr.reference_stats(sites.V[train], sites.units)
@@ -272,4 +327,5 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
     info = {"species": sites.species, "isotope": sites.isotope, "units": sites.units, "n_sites": len(sites),
             "n_frames": len(sites.frames), "source": sites.source, "fingerprint": fingerprint(sites)}
     return ComparisonResult(settings, info, train, test, searches, best, stats.to_dict(), predictions,
-                            tensorial, scalar, learning, timings, cv.n_fits + fits.n_fits)
+                            tensorial, scalar, learning, timings,
+                            cv.n_fits + fits.n_fits + (0 if screen_cv is None else screen_cv.n_fits))
