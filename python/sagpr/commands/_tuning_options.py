@@ -89,10 +89,10 @@ def settings_from_args(args):
                       degeneracy_tol=args.degeneracy_tol, search_n_features=args.search_features,
                       search_max_sites=args.search_max_sites)
         if getattr(args, "tensor_screen", None) is not None:
-            if not args.tensor_screen > 0:
-                raise ValueError(f"--tensor-screen must be a fraction in (0, 1] or a count > 1, got {args.tensor_screen}")
-            if not args.tensor_screen_tolerance >= 0:
-                raise ValueError(f"--tensor-screen-tolerance must be >= 0, got {args.tensor_screen_tolerance}")
+            from sagpr.workflows.comparison.compare import check_tensor_screen
+
+            check_tensor_screen(args.tensor_screen, args.tensor_screen_tolerance,
+                                names=("--tensor-screen", "--tensor-screen-tolerance"))
             kwargs.update(tensor_screen=args.tensor_screen, tensor_screen_tolerance=args.tensor_screen_tolerance)
         for name in ("search_features", "search_max_sites"):
             value = getattr(args, name)

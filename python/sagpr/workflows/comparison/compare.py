@@ -170,7 +170,7 @@ def _run_searches(cv, models, factors, fixed, cache_root, out, tick, screen_cv=N
     previous = None
     for point in points:
         if screened:
-            setting = hyperparameters.split(point)[0]
+            setting = descriptor(point)
             if setting != previous:  # the screen's systems of the last setting are not needed again
                 screen_cv.release()
                 previous = setting
@@ -198,10 +198,17 @@ def _run_searches(cv, models, factors, fixed, cache_root, out, tick, screen_cv=N
     return searches, best
 
 
+def check_tensor_screen(screen, tolerance, *, names=("tensor_screen", "tensor_screen_tolerance")) -> None:
+    """The one check of a screen (CompareSettings.tensor_screen) and its tolerance; `names` are
+    what the messages call them (the command line passes its option names)."""
+    if screen is not None and not screen > 0:
+        raise ValueError(f"{names[0]} must be a fraction in (0, 1] or a count > 1, got {screen}")
+    if not tolerance >= 0:
+        raise ValueError(f"{names[1]} must be >= 0, got {tolerance}")
+
+
 def _screen_size(screen: float, n: int) -> int:
     """Sites of a screen given as a fraction (<= 1) or a count (> 1) of n."""
-    if not screen > 0:
-        raise ValueError(f"tensor_screen must be a fraction in (0, 1] or a count > 1, got {screen!r}")
     return max(1, int(round(screen * n)) if screen <= 1 else int(screen))
 
 
@@ -244,6 +251,7 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
                                        else {"n_features": int(settings.search_n_features)}))
 
     screen_cv = None
+    check_tensor_screen(settings.tensor_screen, settings.tensor_screen_tolerance)
     if settings.tensor_screen is not None and "tensor" in models:
         screen_train = subsample(search_train, _screen_size(settings.tensor_screen, len(search_train)),
                                  seed=settings.seed + 3, groups=groups)
