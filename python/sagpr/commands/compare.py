@@ -34,8 +34,9 @@ def register(subparsers):
                    help="relative CV-score margin of the screened runs that are re-scored (default 0.05)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--save-model", action="store_true",
-                   help="also fit the tuned tensor model on all sites and write OUT/<species>.sagpr, e.g. li.sagpr "
-                        "(for sagpr predict --model)")
+                   help="also write the tuned tensor model of all sites to OUT/<species>.sagpr, e.g. li.sagpr "
+                        "(for sagpr predict --model): the final fit extended by the test sites, its active "
+                        "set chosen among the training sites")
     p.set_defaults(func=run)
 
 
@@ -53,6 +54,7 @@ def run(args):
 
     check_output_dir(args.out)
     settings = settings_from_args(args)
+    settings.all_sites_model = bool(args.save_model)
     check_models(settings.models)
     if args.save_model and "tensor" not in settings.models:
         raise ValueError("--save-model saves the tuned tensor model: include 'tensor' in --models")
@@ -67,15 +69,11 @@ def run(args):
     print(comparison_table({"tensorial": None if result.tensorial is None else result.tensorial["scores"],
                             "scalar": None if result.scalar is None else result.scalar["scores"]}))
     written = [str(p) for p in files.values()]
-    if args.save_model and result.best_params.get("tensor"):
+    if args.save_model and result.model is not None:
         from pathlib import Path
 
-        from sagpr.workflows.tuning.fits import final_tensor_model
-
         path = Path(args.out) / f"{sites.species.lower()}.sagpr"
-        model = final_tensor_model(sites.frames, sites.species, result.best_params["tensor"], V=sites.V,
-                                   units=sites.units, progress=not args.no_progress)
-        model.save(path)
+        result.model.save(path)  # the final fit extended by the test sites (CompareSettings.all_sites_model)
         written.append(str(path))
     print(f"wrote {', '.join(written)} ({time.perf_counter() - start:.1f} s)")
     return 0

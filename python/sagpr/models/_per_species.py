@@ -282,15 +282,47 @@ class PerSpeciesModel(Estimator):
                                                      np.ascontiguousarray(y[mask], dtype=np.float64),
                                                      block_size=block_size)
                     model._fit_source(source, np.ascontiguousarray(y[mask], dtype=np.float64), active=local)
-                model.species_ = list(self.species_)
-                model.center_species_ = [z]
-                # the active environments as geometry, for compact model files (models.environments)
-                sites = [index[i] for i in np.flatnonzero(mask)[model.active_indices_]]
-                self.active_environments_[f"{z}/{lam}"] = environments.neighbourhoods(frames, sites, self.cutoff)
+                self._keep_part(frames, [index[i] for i in np.flatnonzero(mask)], z, lam, model)
                 for key, value in model.timings_.items():
                     timings[key] = timings.get(key, 0.0) + value
-                self.models_[z][lam] = model
         self.timings_ = timings
+
+    def _keep_part(self, frames, sites, z, lam, model):
+        """Make the fitted SAGPR `model` the part (z, lam); sites: (frame, atom) of each of its
+        training environments."""
+        model.species_ = list(self.species_)
+        model.center_species_ = [z]
+        # the active environments as geometry, for compact model files (models.environments)
+        active = [sites[i] for i in model.active_indices_]
+        self.active_environments_[f"{z}/{lam}"] = environments.neighbourhoods(frames, active, self.cutoff)
+        self.models_.setdefault(z, {})[lam] = model
+
+    def _adopt_parts(self, frames, parts, units=None):
+        """Fitted state from SAGPRs fitted elsewhere on centres of `frames` (see from_parts)."""
+        from ase.data import chemical_symbols
+
+        frames = as_frame_list(frames)
+        self.species_, self.center_species_ = self._setup(frames)
+        self.models_, self.active_environments_ = {}, {}
+        if set(parts) != set(self.center_species_):
+            raise ValueError(f"parts are given for {sorted(parts)}, the model's centre species are {self.center_species_}")
+        for z, by_lambda in parts.items():
+            index = _features.centre_indices(frames, [z])
+            for lam, (model, rows) in by_lambda.items():
+                expected = self._sagpr_params(lam)
+                given = model.get_params()
+                wrong = [k for k, v in expected.items() if k not in ("progress", "species", "center_species")
+                         and given.get(k) != v]
+                if wrong:
+                    raise ValueError(f"the {chemical_symbols[z]} lambda={lam} part was fitted with other "
+                                     f"hyperparameters: {', '.join(f'{k} {given.get(k)!r} (model: {expected[k]!r})' for k in wrong)}")
+                rows = np.asarray(rows, dtype=int)
+                if len(rows) != model.n_train_ or (len(rows) and (rows.min() < 0 or rows.max() >= len(index))):
+                    raise ValueError(f"the {chemical_symbols[z]} lambda={lam} part needs one centre index per training "
+                                     f"environment ({model.n_train_}, each below {len(index)})")
+                self._keep_part(frames, [index[r] for r in rows], z, lam, model)
+        self.units_ = units
+        self.timings_ = {}
 
     # ---------------------------------------------------------------- saving
     def save(self, path):

@@ -324,24 +324,111 @@ class SAGPR(Estimator):
             system = solver.sparse_solver(ktk, kty, gpr.kernel_symmetric(a, a0, self.zeta), y_mean=self.y_mean_,
                                           jitter=self.jitter)
             del ktk
+        self.active_indices_ = active
+        self.active_features_ = a
+        self.active_features0_ = a0
+        self._solve(system)
+        self.y_spread_ = float(np.sqrt(np.mean((y - self.y_mean_) ** 2)))
+        timings["solve"] = time.perf_counter() - start
+        self.timings_ = timings
+        return self
+
+    def _solve(self, system):
+        """Weights, factors and right-hand side of the model from its solver (consumed)."""
+        # the right-hand side K_MN (y - mean) is kept (M d numbers): partial_fit_features adds to it
+        self.rhs_ = system.rhs.copy() if self.solver_ == "sparse" else None
         # the system is formed and factorised in the sums' own memory: peak two (M d)^2 matrices
-        w = system.solve(self.regularizer, overwrite=True).reshape(len(active), d)
+        self.weights_ = system.solve(self.regularizer, overwrite=True).reshape(self.active_features_.shape[:2])
         self.jitter_ = system.jitter_
         # kept for predictive covariances: the factor of the solved system and, for the sparse
         # model's Nystroem residual k** - Q**, the factor of K_MM (factorised in its own memory)
         self.variance_factor_ = system.factor_
         self.metric_factor_ = system.metric_factor(overwrite=True) if self.solver_ == "sparse" else None
         self.metric_jitter_ = getattr(system, "metric_jitter_", None)
-        del system
-        self.y_spread_ = float(np.sqrt(np.mean((y - self.y_mean_) ** 2)))
         self.calibration_ = None
-        timings["solve"] = time.perf_counter() - start
-        self.active_indices_ = active
-        self.active_features_ = a
-        self.active_features0_ = a0
-        self.weights_ = w
-        self.timings_ = timings
+        self._projection_kept = None
         self._prepare_prediction()
+
+    def fit_sums(self, gram, rhs, active_features, active_features0, *, n_train, y_spread, y_mean=None,
+                 active_indices=None):
+        """Fit from normal equations summed elsewhere, e.g. by cross-validation folds that share
+        their kernel (sagpr.workflows.tuning.fold_fits): gram (M d, M d) K_MN K_NM (lower triangle
+        read) and rhs (M d,) K_MN (y - y_mean) of n_train environments on the active environments
+        with features active_features (M, d, F) and active_features0 (M, F0). y_spread: the RMS of
+        y - y_mean; active_indices: the active environments among the n_train (for the record).
+        The same model as fit_features on those environments with that active set, to rounding.
+        No feature selection (n_features None): the features are taken as the model uses them."""
+        self._validate_params()
+        if self.n_features is not None:
+            raise ValueError("fit_sums takes the features as the model uses them: n_features must be None")
+        start = time.perf_counter()
+        a, a0 = gpr.as_features(active_features, active_features0, "active features")
+        d = 2 * self.o3_lambda + 1
+        p = a.shape[0] * d
+        if a.shape[1] != d:
+            raise ValueError(f"active features have {a.shape[1]} components, o3_lambda={self.o3_lambda} needs {d}")
+        gram = np.array(gram, dtype=np.float64, order="C")  # a copy: the solve works in its memory
+        rhs = np.array(rhs, dtype=np.float64).ravel()
+        if gram.shape != (p, p) or rhs.shape != (p,):
+            raise ValueError(f"{a.shape[0]} active environments need a ({p}, {p}) gram and {p} right-hand-side "
+                             f"values, got {gram.shape} and {rhs.shape}")
+        self.n_features_in_ = (a.shape[2], a0.shape[1])
+        self.feature_indices_ = self.feature_indices0_ = None
+        self.n_train_ = int(n_train)
+        self.y_mean_ = np.zeros(d) if y_mean is None else np.asarray(y_mean, dtype=np.float64).reshape(d)
+        self.solver_ = "sparse"
+        self.active_indices_ = np.arange(len(a)) if active_indices is None else np.asarray(active_indices, dtype=int)
+        self.active_features_, self.active_features0_ = np.ascontiguousarray(a), np.ascontiguousarray(a0)
+        self._solve(solver.sparse_solver(gram, rhs, gpr.kernel_symmetric(self.active_features_, self.active_features0_,
+                                                                         self.zeta),
+                                         y_mean=self.y_mean_, jitter=self.jitter))
+        self.y_spread_ = float(y_spread)
+        self.timings_ = {"solve": time.perf_counter() - start}
+        return self
+
+    def partial_fit_features(self, x, x0, y, *, block_size=sources.BLOCK_SIZE):
+        """Extend a fitted sparse model by more training environments (features as fit_features).
+
+        Their K_MN K_NM and K_MN (y - mean) are added to the model's normal equations and the
+        system is solved again: the result is, to rounding, the sparse GPR of both sets on the
+        same active set. The active set, the feature selection and the target mean (lambda = 0)
+        stay those of the first fit; a calibration is dropped (it was fitted for the old model).
+        The sums are recovered from the kept factor, L L^T - sigma^2 K_MM - shift I, so the
+        model keeps no (M d)^2 matrix beyond those it already holds."""
+        self._check_fitted()
+        if self.solver_ != "sparse":
+            raise ValueError("partial_fit_features extends a sparse model; this one is a full GPR (every training "
+                             "environment active)")
+        if getattr(self, "rhs_", None) is None or getattr(self, "variance_factor_", None) is None:
+            raise ValueError("this model was saved before sagpr kept its normal equations: refit it to extend it")
+        start = time.perf_counter()
+        if x0 is None:
+            x0 = np.asarray(x)[:, 0, :]
+        x, x0 = gpr.as_features(x, x0, "training features")
+        d = self.active_features_.shape[1]
+        if x.shape[1] != d or (x.shape[2], x0.shape[1]) != tuple(self.n_features_in_):
+            raise ValueError(f"features of shape {x.shape[1:]} and lambda=0 features {x0.shape[1]} do not match "
+                             f"the model's ({d}, {self.n_features_in_[0]}) and {self.n_features_in_[1]}")
+        y = self._check_targets(y, len(x))
+        source = sources.ArraySource(x, x0, y, block_size=block_size)
+        source.set_transform(self.o3_lambda, self.feature_indices_, self.feature_indices0_)
+        a, a0 = self.active_features_, self.active_features0_
+        ktk, kty = source.sum(sources.normal_equations, (a, a0, int(self.zeta), self.y_mean_))
+        kmm = gpr.kernel_symmetric(a, a0, self.zeta)
+        factor = np.tril(self.variance_factor_)
+        gram = factor @ factor.T  # the system last solved: K_MN K_NM + sigma^2 K_MM + shift I
+        gram -= self.regularizer * kmm
+        gram[np.diag_indices_from(gram)] -= self.jitter_
+        gram += ktk  # only lower triangles are read
+        del ktk, factor
+        system = solver.sparse_solver(gram, self.rhs_ + kty, kmm, y_mean=self.y_mean_, jitter=self.jitter)
+        n_old = self.n_train_
+        self._solve(system)
+        self.n_train_ = n_old + len(y)
+        if self.y_spread_ is not None:  # the RMS of y - mean over both sets
+            squares = self.y_spread_ ** 2 * n_old * d + float(np.sum((y - self.y_mean_) ** 2))
+            self.y_spread_ = float(np.sqrt(squares / (self.n_train_ * d)))
+        self.timings_ = {"partial_fit": time.perf_counter() - start}
         return self
 
     def _transform(self, x, x0):
@@ -691,7 +778,7 @@ class SAGPR(Estimator):
         save(self, path)
 
     _ARRAYS = ("active_features_", "active_features0_", "weights_", "active_indices_", "y_mean_",
-               "feature_indices_", "feature_indices0_")
+               "feature_indices_", "feature_indices0_", "rhs_")
 
     def _get_state(self, rebuildable: bool = True):
         """(meta, arrays) to save; rebuildable=False leaves out the factors that loading rebuilds

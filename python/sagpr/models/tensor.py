@@ -159,6 +159,25 @@ class TensorModel(PerSpeciesModel):
                         active, client=client, block_size=block_size)
         return self
 
+    @classmethod
+    def from_parts(cls, frames, parts, *, units=None, **params):
+        """A TensorModel made of SAGPRs already fitted on centres of `frames` (for instance on a
+        subset of their sites from precomputed features, then extended with
+        SAGPR.partial_fit_features, as the comparison workflow does).
+
+        parts: {atomic number: {lambda: (SAGPR, rows)}}, rows giving, for each of the SAGPR's
+        training environments in order, its index among that species' centres of `frames`
+        (frame then atom order). params: the TensorModel's keywords; every part must have been
+        fitted with the same hyperparameters. units: those of the targets (units_).
+        """
+        model = cls(**params)
+        model._adopt_parts(frames, parts, units)
+        lambdas = sorted({int(lam) for by in parts.values() for lam in by})
+        if model._kind() == "efg" and lambdas != [2]:
+            raise ValueError(f"an EFG model has one lambda = 2 part per species, got lambdas {lambdas}")
+        model.o3_lambdas_ = lambdas
+        return model
+
     def predict(self, frames, *, return_std=False, return_cov=False, client=None, chunk_size=32):
         """Cartesian tensors (n_centres, 3, 3) of the model's centre species, frame then atom order.
 

@@ -26,7 +26,8 @@ from ..tuning.crossval import MODELS, CrossValidator, check_models, fingerprint,
 from ..tuning.design import Factor, box_behnken, design_points
 from .evaluation import score_scalar, score_tensorial
 from ..tuning.features import FeatureStore
-from ..tuning.fits import fit_predict_scalar, fit_predict_tensor
+from ..tuning.fits import (extended_tensor_model, final_tensor_model, fit_predict_scalar, fit_tensor, predict_tensor,
+                           tensor_from_sums)
 from ..tuning.search import box_behnken_search, screened_search
 from ..tuning.splits import subsample, train_test_split
 from .targets import TARGETS, scalar_targets
@@ -78,6 +79,9 @@ class CompareSettings:
     # run on all sites. The scalar models are always searched on all sites (lambda = 0 is cheap).
     tensor_screen: Optional[float] = None
     tensor_screen_tolerance: float = 0.05
+    # also the tuned tensor model of every site (ComparisonResult.model): the final fit extended
+    # by the test sites (fits.extended_tensor_model), what compare --save-model and reproduce save
+    all_sites_model: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -100,6 +104,7 @@ class ComparisonResult:
     learning: List[dict]
     timings: Dict[str, float]
     n_fits: int
+    model: Optional[object] = None  # the TensorModel of every site (settings.all_sites_model)
 
 
 def training_sizes(n_train: int, sizes: Sequence[float]) -> List[int]:
@@ -263,7 +268,8 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
                                    n_folds=settings.n_folds, seed=settings.seed, by_structure=settings.by_structure,
                                    b0=settings.b0, store=store, cache_dir=None if cache_root is None else cache_root / "cv",
                                    shared_active_set=settings.shared_active_set,
-                                   sign_convention=settings.sign_convention, search_params=cv.search_params)
+                                   sign_convention=settings.sign_convention, search_params=cv.search_params,
+                                   keep_full_fits=False)
 
     t0 = time.perf_counter()
     searches, best = _run_searches(cv, models, factors, fixed, cache_root, out, tick, screen_cv,
@@ -283,11 +289,28 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
                       **({"sign_convention": convention} if convention != "signed" else {})})
     perm = np.random.default_rng(settings.seed + 1).permutation(len(train))
 
+    final_tensor = {}  # the tensor SAGPR of the whole training set, once made
+
+    def final_tensor_fit():
+        """The tensor SAGPR of the whole training set (also when its test predictions come from
+        the cache: the all-sites model is made from it), from the sums the search's CV of the
+        setting left when it did, so the final fit makes no pass over the data of its own."""
+        if "model" not in final_tensor:
+            sums = cv.full_fit("tensor", best["tensor"]) if np.array_equal(cv.train, train) else None
+            final_tensor["model"] = (fit_tensor(store, best["tensor"], train, sites.V[train]) if sums is None
+                                     else tensor_from_sums(store, best["tensor"], train, sums))
+        return final_tensor["model"]
+
     def fit_model(model, subset):
         tr = train[subset]
         key = {"model": model, "params": best[model], "train": index_hash(tr)}
         if model == "tensor":
-            value = fits.get_or_fit(key, lambda: fit_predict_tensor(store, best[model], tr, test, sites.V[tr]))
+            def fit():
+                sagpr = final_tensor_fit() if len(subset) == len(train) else fit_tensor(store, best[model], tr,
+                                                                                        sites.V[tr])
+                return predict_tensor(store, sagpr, best[model], tr, test)
+
+            value = fits.get_or_fit(key, fit)
         else:
             y = t_train[model][subset]
             value = fits.get_or_fit(key, lambda: fit_predict_scalar(store, best[model], tr, test, y))
@@ -311,6 +334,7 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
     subsets = {n: np.sort(perm[:n]) for n in sizes if n != len(train)}
     predictions, curves = {}, {n: {} for n in subsets}
     t_final = t_learning = 0.0
+    all_sites_model = None
     for m in models:
         t0 = time.perf_counter()
         predictions[m] = fit_model(m, full)
@@ -318,6 +342,10 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
         for n, subset in subsets.items():
             curves[n][m] = fit_model(m, subset)
         t_final, t_learning = t_final + t1 - t0, t_learning + time.perf_counter() - t1
+        if m == "tensor" and settings.all_sites_model:  # while the store holds the model's features
+            t0 = time.perf_counter()
+            all_sites_model = _all_sites_model(sites, store, best[m], train, test, final_tensor_fit(), progress)
+            timings["all-sites model"] = time.perf_counter() - t0
     tensorial, scalar = score(predictions)
     timings["final"] = t_final
 
@@ -336,4 +364,14 @@ def run_comparison(sites, settings: Optional[CompareSettings] = None, *, out_dir
             "n_frames": len(sites.frames), "source": sites.source, "fingerprint": fingerprint(sites)}
     return ComparisonResult(settings, info, train, test, searches, best, stats.to_dict(), predictions,
                             tensorial, scalar, learning, timings,
-                            cv.n_fits + fits.n_fits + (0 if screen_cv is None else screen_cv.n_fits))
+                            cv.n_fits + fits.n_fits + (0 if screen_cv is None else screen_cv.n_fits), all_sites_model)
+
+
+def _all_sites_model(sites, store, params, train, test, final, progress):
+    """The tuned TensorModel of every site: the final fit `final` (refitted when its predictions
+    came from the cache, so a resumed run saves the same model) extended by the test sites; a
+    fresh fit on all sites when that route does not apply (fits.extended_tensor_model)."""
+    model = extended_tensor_model(sites, store, final, params, train, test)
+    if model is None:
+        model = final_tensor_model(sites.frames, sites.species, params, V=sites.V, units=sites.units, progress=progress)
+    return model

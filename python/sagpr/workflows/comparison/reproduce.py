@@ -180,11 +180,13 @@ def reproduce(out, settings: ReproduceSettings = None, *, progress: bool = True)
                                        search_n_features=settings.search_n_features,
                                        search_max_sites=settings.search_max_sites,
                                        tensor_screen=settings.tensor_screen,
-                                       tensor_screen_tolerance=settings.tensor_screen_tolerance)
+                                       tensor_screen_tolerance=settings.tensor_screen_tolerance,
+                                       all_sites_model=True)
     if settings.quick:
         compare_settings = CompareSettings(factors=QUICK["factors"], fixed=dict(QUICK["fixed"]),
                                            n_folds=QUICK["n_folds"], train_sizes=QUICK["train_sizes"],
-                                           seed=settings.seed, by_structure=False, sign_convention="positive")
+                                           seed=settings.seed, by_structure=False, sign_convention="positive",
+                                           all_sites_model=True)
     results, signed = {}, {}
     for species in settings.species:
         t0 = time.perf_counter()
@@ -194,17 +196,26 @@ def reproduce(out, settings: ReproduceSettings = None, *, progress: bool = True)
         results[species] = result
         signed[species] = signed_tensorial_scores(sites, result)
         timings[f"compare {species}"] = time.perf_counter() - t0
+        if result.model is not None:
+            # saved at once and not held: the next comparisons need the memory (O's peaks near 8 GB)
+            result.model.save(out / f"{species.lower()}.sagpr")
+            result.model = None
+            timings[f"final {species} model (in compare {species})"] = result.timings.get("all-sites model", 0.0)
+        del sites
 
     # the tuned tensor model of every compared nucleus, trained on all its sites and saved
-    # (sagpr.load / sagpr predict --model); the Li one predicts the large models below
-    models = {}
+    # (sagpr.load / sagpr predict --model); the Li one predicts the large models below. The
+    # comparison made it (its final fit extended by the test sites: compare.all_sites_model)
+    from ...models import load
+
     for species in dict.fromkeys(("Li",) + tuple(settings.species)):
+        if (out / f"{species.lower()}.sagpr").is_file() and f"final {species} model (in compare {species})" in timings:
+            continue
         t0 = time.perf_counter()
         best = dict(results[species].best_params["tensor"]) if species in results else dict(compare_settings.fixed)
-        models[species] = final_tensor_model(frames, species, best, progress=progress)
-        models[species].save(out / f"{species.lower()}.sagpr")
+        final_tensor_model(frames, species, best, progress=progress).save(out / f"{species.lower()}.sagpr")
         timings[f"final {species} model"] = time.perf_counter() - t0
-    model = models["Li"]
+    model = load(out / "li.sagpr")
 
     t0 = time.perf_counter()
     large = lto.large_models(settings.n_large, 3, mc_sweeps=settings.mc_sweeps, seed=settings.seed + 1,

@@ -69,7 +69,7 @@ class CrossValidator:
     def __init__(self, sites, train, *, models: Sequence[str] = MODELS, tensor_objective: str = "metric",
                  n_folds: int = 5, seed: int = 0, by_structure: bool = True, b0=(0.0, 0.0, 1.0),
                  store: Optional[FeatureStore] = None, cache_dir=None, shared_active_set: bool = True,
-                 sign_convention: str = "signed", search_params: Optional[dict] = None):
+                 sign_convention: str = "signed", search_params: Optional[dict] = None, keep_full_fits: bool = True):
         if tensor_objective not in TENSOR_OBJECTIVES:
             raise ValueError(f"tensor_objective must be one of {TENSOR_OBJECTIVES}, got {tensor_objective!r}")
         self.sites = sites
@@ -91,8 +91,12 @@ class CrossValidator:
                       for a, b in k_fold(len(self.train), n_folds=self.n_folds, seed=self.seed, groups=groups)]
         self._fold_data = None
         self.shared_active_set = bool(shared_active_set)
-        self.fitter = FoldFitter(self.store, self.train, self.folds) if self.shared_active_set else None
+        # keep_full_fits: keep the whole-set sums a final fit can be made from (full_fit); a
+        # screen's validator, whose training set no final fit has, need not
+        self.fitter = (FoldFitter(self.store, self.train, self.folds, keep_full_fits=keep_full_fits)
+                       if self.shared_active_set else None)
         self._memo: Dict[str, Dict[str, List[float]]] = {}
+        self._best_full = None  # (mean CV score, setting, whole-set sums) of the tensor model's best
         self._key_base = {"data": fingerprint(sites), "train": index_hash(self.train), "folds": self.n_folds,
                           "seed": self.seed, "by_structure": self.by_structure, "b0": list(self.b0),
                           "active_set": "shared" if self.shared_active_set else "per fold",
@@ -154,6 +158,12 @@ class CrossValidator:
                 score = scalar_objective(model, data["val"][model], pred)
             self.n_fits += 1
             scores.append(float(score))
+        if shared is not None and model == "tensor":
+            # the whole-set sums of the best-scoring setting so far outlive the fitter's newest few:
+            # the final fit of the search's pick is then made from them
+            sums = self.fitter.full_fit(2, params)
+            if sums is not None and (self._best_full is None or np.mean(scores) < self._best_full[0]):
+                self._best_full = (float(np.mean(scores)), self.fitter.setting_key(2, params), sums)
         return scores
 
     def scores(self, params: dict, models: Optional[Sequence[str]] = None) -> Dict[str, List[float]]:
@@ -180,6 +190,18 @@ class CrossValidator:
         """Free the shared fold systems (scores stay memoised; later CV fits rebuild what they need)."""
         if self.fitter is not None:
             self.fitter.release()
+
+    def full_fit(self, model: str, params: dict) -> Optional[dict]:
+        """The sums of `model` fitted on the whole CV training set at `params` when a CV run of
+        that setting left them (fold_fits.FoldFitter.full_fit: the tensor model, whose targets do
+        not depend on the fold), else None; never with search_params (the final fit differs)."""
+        if self.fitter is None or self.search_params or model != "tensor":
+            return None
+        params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
+        kept = self.fitter.full_fit(2, params)
+        if kept is None and self._best_full is not None and self._best_full[1] == self.fitter.setting_key(2, params):
+            kept = self._best_full[2]
+        return kept
 
     def evaluate(self, model: str) -> Callable[[dict], List[float]]:
         """evaluate(params) -> per-fold scores of `model`, for box_behnken_search."""

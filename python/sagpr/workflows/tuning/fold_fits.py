@@ -37,7 +37,7 @@ class FoldSystems:
 
     @classmethod
     def build(cls, model, x, x0, folds: Sequence[np.ndarray], *, rows=None, max_kernel_bytes: float = 8e9,
-              orderings: Optional[_Orderings] = None):
+              orderings: Optional[_Orderings] = None, keep_full_fit: bool = False):
         """x, x0: features of the n training sites (or, with `rows`, of more sites: the training
         sites are x[rows]); folds: validation indices (into the n) of each fold, disjoint. None when
         a fold's training part has no more usable sites than n_sparse (a per-fold fit is then a
@@ -116,6 +116,7 @@ class FoldSystems:
         # (U d)^2 block alive at a time beside the total, each kept only on its fold's active set,
         # then turned into the fold's system in place (for 30,000 O sites that halves their GB)
         total, own = None, []
+        self.n_active = n_active
         for f, rows_f in enumerate(self.fold_rows):
             kb = self.k[rows_f]
             block = kb.T @ kb  # a contiguous view: NumPy calls syrk for a.T @ a
@@ -128,9 +129,35 @@ class FoldSystems:
         for f, restricted in enumerate(own):
             np.subtract(total[self._square(f)], restricted, out=restricted)
         self.systems = own  # per fold: K_MN K_NM of its training part on its active set
+        # The whole training set's K_MN K_NM on the first n_sparse points of the ordering: the
+        # active set a fit on the whole training set picks (the same farthest-point sampling),
+        # so that fit needs no pass of its own (full_fit). Small: (n_sparse d)^2.
+        p = n_active * d
+        self.full_gram = total[:p, :p].copy() if keep_full_fit and len(order_fps) >= n_active else None
+        self.full_fit = None
         del total, own
         self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.systems)
         return self
+
+    def _keep_full_fit(self, targets):
+        """The sums of a fit on the whole training set (see full_gram) for targets that do not
+        depend on the fold (lambda > 0 tensors, not the scalar targets standardised per fold):
+        targets (n, d, n_folds), each fold's column its training targets (zero at its own
+        validation sites), in kernel-row order."""
+        if self.full_gram is None or self.full_fit is not None or targets.shape[2] != len(self.fold_rows):
+            return
+        d, n = self.d, len(targets)
+        own = np.empty(n, dtype=int)
+        for f, rows in enumerate(self.fold_rows):
+            own[rows.start // d:rows.stop // d] = f
+        y = targets[np.arange(n), :, (own + 1) % len(self.fold_rows)]
+        training = own[:, None] != np.arange(len(self.fold_rows))[None, :]
+        if not np.all((targets == y[:, :, None]) | ~training[:, None, :]):
+            return
+        p = self.n_active * d
+        self.full_fit = {"active": self.active[:self.n_active], "gram": self.full_gram,
+                         "rhs": self.k[:, :p].T @ y.ravel(), "n_train": n,
+                         "y_spread": float(np.sqrt(np.mean(y ** 2)))}
 
     def _square(self, fold):
         """Index of fold `fold`'s active set in a (U d) x (U d) matrix."""
@@ -159,6 +186,8 @@ class FoldSystems:
             means.append(y.mean(axis=0) if d == 1 else np.zeros(d))
             targets[self.position[np.asarray(train)], :, j] = y - means[-1]
         kty = self.k.T @ targets.reshape(n_sites * d, len(fold_ids))
+        if d > 1 and list(fold_ids) == list(range(len(self.fold_rows))):  # zero means: sums of the whole set
+            self._keep_full_fit(targets)
         out = []
         for j, (fold, val) in enumerate(zip(fold_ids, vals)):
             cols = _rows(self.fold_active[fold], d)
@@ -242,7 +271,8 @@ class FoldFitter:
     fitted fold by fold instead.
     """
 
-    def __init__(self, store, train, folds, *, max_bytes: float = 4e9, max_kernel_bytes: float = 8e9):
+    def __init__(self, store, train, folds, *, max_bytes: float = 4e9, max_kernel_bytes: float = 8e9,
+                 keep_full_fits: bool = True):
         self.store = store
         self.train = np.asarray(train, dtype=int)
         position = {int(s): i for i, s in enumerate(self.train)}
@@ -253,12 +283,13 @@ class FoldFitter:
         self._systems: "OrderedDict[str, FoldSystems]" = OrderedDict()
         self._unusable = set()  # settings FoldSystems.build declined
         self._orderings = _Orderings()
+        # the sums of whole-training-set fits (FoldSystems.full_fit) of the newest settings: small,
+        # and kept beyond release() for the final fit (CrossValidator.full_fit)
+        self._full: "OrderedDict[str, dict]" = OrderedDict()
+        self.keep_full_fits = bool(keep_full_fits)  # False: a screen's folds, whose sums no final fit uses
 
     def _systems_for(self, o3_lambda: int, params: dict, model):
-        desc, gpr_params = settings.split(params)
-        unused = ("regularizer", "jitter", "prediction", "uncertainty_n_sparse", "uncertainty_projection")  # settings the sums do not depend on
-        shared = {k: v for k, v in {**desc, **gpr_params}.items() if k not in unused}
-        key = repr((o3_lambda, sorted(shared.items()), self.store.lode_settings(o3_lambda, params)))
+        key = self.setting_key(o3_lambda, params)
         if key in self._systems:
             self._systems.move_to_end(key)
             return self._systems[key]
@@ -272,7 +303,8 @@ class FoldFitter:
         # LODE potential scales from the whole CV training set, like the active-set ordering (labels unused)
         f = self.store.pair(o3_lambda, params, scale_rows=self.train)
         systems = FoldSystems.build(model, f["x"], f["x0"], [va for _, va in self.folds], rows=self.train,
-                                    max_kernel_bytes=self.max_kernel_bytes, orderings=self._orderings)
+                                    max_kernel_bytes=self.max_kernel_bytes, orderings=self._orderings,
+                                    keep_full_fit=self.keep_full_fits)
         if systems is None:
             self._unusable.add(key)
             return None
@@ -285,6 +317,19 @@ class FoldFitter:
         """Drop the kept systems (GBs for large sets) once no more CV fits are coming."""
         self._systems.clear()
 
+    def full_fit(self, o3_lambda: int, params: dict) -> Optional[dict]:
+        """The sums of a fit of `params` on the whole training set, when a CV run of the setting
+        left them: {"active": training-site indices (into train) of the active set, "gram",
+        "rhs", "n_train", "y_spread"} (SAGPR.fit_sums), or None."""
+        return self._full.get(self.setting_key(o3_lambda, params))
+
+    def setting_key(self, o3_lambda, params) -> str:
+        """What the sums of a setting depend on (not the regularizer, for one)."""
+        desc, gpr_params = settings.split(params)
+        unused = ("regularizer", "jitter", "prediction", "uncertainty_n_sparse", "uncertainty_projection")  # settings the sums do not depend on
+        shared = {k: v for k, v in {**desc, **gpr_params}.items() if k not in unused}
+        return repr((o3_lambda, sorted(shared.items()), self.store.lode_settings(o3_lambda, params)))
+
     def predict(self, o3_lambda: int, params: dict, y_by_fold: Sequence) -> List[np.ndarray]:
         """Per fold: predictions (n_val, 2 lambda + 1) of the validation part from a model fitted
         on the training part with targets y_by_fold[k] (n_train_k, 2 lambda + 1), or None when the
@@ -296,5 +341,12 @@ class FoldFitter:
         systems = self._systems_for(o3_lambda, params, model)
         if systems is None:
             return None
-        return systems.predict_folds(range(len(self.folds)), [tr for tr, _ in self.folds], [va for _, va in self.folds],
-                                     y_by_fold, model.regularizer, model.jitter)
+        out = systems.predict_folds(range(len(self.folds)), [tr for tr, _ in self.folds], [va for _, va in self.folds],
+                                    y_by_fold, model.regularizer, model.jitter)
+        if systems.full_fit is not None:
+            key = self.setting_key(o3_lambda, params)
+            self._full[key] = systems.full_fit
+            self._full.move_to_end(key)
+            while len(self._full) > 1:  # the newest; CrossValidator keeps the best one's too
+                self._full.popitem(last=False)
+        return out
