@@ -402,13 +402,8 @@ class SAGPR(Estimator):
         if getattr(self, "rhs_", None) is None or getattr(self, "variance_factor_", None) is None:
             raise ValueError("this model was saved before sagpr kept its normal equations: refit it to extend it")
         start = time.perf_counter()
-        if x0 is None:
-            x0 = np.asarray(x)[:, 0, :]
-        x, x0 = gpr.as_features(x, x0, "training features")
+        x, x0 = self._matching_features(x, x0, "training features")
         d = self.active_features_.shape[1]
-        if x.shape[1] != d or (x.shape[2], x0.shape[1]) != tuple(self.n_features_in_):
-            raise ValueError(f"features of shape {x.shape[1:]} and lambda=0 features {x0.shape[1]} do not match "
-                             f"the model's ({d}, {self.n_features_in_[0]}) and {self.n_features_in_[1]}")
         y = self._check_targets(y, len(x))
         source = sources.ArraySource(x, x0, y, block_size=block_size)
         source.set_transform(self.o3_lambda, self.feature_indices_, self.feature_indices0_)
@@ -460,16 +455,20 @@ class SAGPR(Estimator):
         if self.prediction_method() == "contracted":
             self._contracted = gpr.contract(self.active_features_, self.active_features0_, self.weights_, self.zeta)
 
-    def _prediction_features(self, x, x0):
-        self._check_fitted()
+    def _matching_features(self, x, x0, name):
+        """(x, x0) as float64 arrays, checked against the fitted model's feature shapes."""
         if x0 is None:
             x0 = np.asarray(x)[:, 0, :]
-        x, x0 = gpr.as_features(x, x0, "prediction features")
+        x, x0 = gpr.as_features(x, x0, name)
         d = self.active_features_.shape[1]
         if x.shape[1] != d or (x.shape[2], x0.shape[1]) != tuple(self.n_features_in_):
             raise ValueError(f"features of shape {x.shape[1:]} and lambda=0 features {x0.shape[1]} do not match "
                              f"the model's ({d}, {self.n_features_in_[0]}) and {self.n_features_in_[1]}")
-        return self._transform(x, x0)
+        return x, x0
+
+    def _prediction_features(self, x, x0):
+        self._check_fitted()
+        return self._transform(*self._matching_features(x, x0, "prediction features"))
 
     def predict_features(self, x, x0, method=None, *, return_std=False, return_cov=False, calibrated=True):
         """Predictions (n, 2 lambda + 1) from precomputed features (before feature selection).
