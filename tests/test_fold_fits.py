@@ -56,6 +56,70 @@ def test_fold_models_equal_dense_reference(d):
                                    rtol=1e-12, atol=1e-12 * np.abs(y).max())
 
 
+@pytest.mark.parametrize("chunk", [None, 7])
+def test_systems_built_for_their_targets_keep_no_kernel_and_predict_the_same(monkeypatch, chunk):
+    """lambda > 0 systems given their targets: K_MN y summed at the build, only each fold's
+    validation rows on its own active set kept; predictions and whole-set sums as with the kernel."""
+    from sagpr.workflows.tuning import fold_fits
+
+    rng = np.random.default_rng(11)
+    n, d, reg = 80, 5, 1e-4
+    x = normalised(rng, n, d, 16)
+    x0 = normalised(rng, n, 1, 10)[:, 0, :]
+    y = rng.normal(size=(n, d))
+    folds = np.array_split(rng.permutation(n), 4)
+    trains = [np.setdiff1d(np.arange(n), val) for val in folds]
+    ys = [y[t] for t in trains]
+    model = SAGPR(o3_lambda=2, zeta=2, regularizer=reg, n_sparse=12, jitter=0.0)
+    kept = FoldSystems.build(model, x, x0, folds, keep_full_fit=True)
+    if chunk is not None:
+        monkeypatch.setattr(fold_fits, "_CHUNK", chunk)
+    built = FoldSystems.build(model, x, x0, folds, keep_full_fit=True, targets=(trains, ys))
+    assert built.k is None and built.nbytes < kept.nbytes
+    expected = kept.predict_folds(range(4), trains, folds, ys, reg, 0.0)
+    got = built.predict_folds(range(4), trains, folds, ys, reg, 0.0)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=0, atol=1e-10 * np.abs(y).max())
+    # one fold, its validation sites in another order
+    np.testing.assert_allclose(built.fit_predict(trains[2], folds[2][::-1], 2, ys[2], reg, 0.0), expected[2][::-1],
+                               rtol=0, atol=1e-10 * np.abs(y).max())
+    for key in ("gram", "rhs"):
+        scale = np.abs(kept.full_fit[key]).max()
+        np.testing.assert_allclose(built.full_fit[key], kept.full_fit[key], rtol=0, atol=1e-12 * scale)
+    np.testing.assert_array_equal(built.full_fit["active"], kept.full_fit["active"])
+    assert built.full_fit["n_train"] == kept.full_fit["n_train"] == n
+    # other targets: not served (no kernel to sum them with)
+    other = [v + 1.0 for v in ys]
+    assert kept.serves(range(4), trains, other) and not built.serves(range(4), trains, other)
+    with pytest.raises(ValueError, match="built for other targets"):
+        built.predict_folds(range(4), trains, folds, other, reg, 0.0)
+    with pytest.raises(ValueError, match="own validation sites"):
+        built.fit_predict(trains[0], folds[1], 0, ys[0], reg, 0.0)
+    with pytest.raises(ValueError, match="lambda > 0"):
+        FoldSystems.build(SAGPR(o3_lambda=0, n_sparse=20), x0[:, None, :], x0, folds, targets=(trains, ys))
+
+
+def test_fitter_rebuilds_lambda_2_systems_for_other_targets():
+    from sagpr.datasets.lto import generate
+    from sagpr.tensors import symmetric_traceless_to_l2
+    from sagpr.workflows.tuning.features import FeatureStore
+    from sagpr.workflows.tuning.fold_fits import FoldFitter
+    from sagpr.workflows.sites import collect_sites
+
+    sites = collect_sites(generate(12, seed=2, progress=False), "Li")
+    train = np.arange(len(sites))
+    folds = [(np.setdiff1d(train, va), va) for va in np.array_split(np.random.default_rng(0).permutation(train), 3)]
+    params = dict(cutoff=4.0, atomic_gaussian_width=0.5, max_radial=3, max_angular=2, zeta=2, regularizer=1e-4,
+                  n_sparse=30)
+    fitter = FoldFitter(FeatureStore(sites), train, folds)
+    y = [symmetric_traceless_to_l2(sites.V[tr]) for tr, _ in folds]
+    first = fitter.predict(2, params, y)
+    assert all(s.k is None for s in fitter._systems.values())
+    doubled = fitter.predict(2, params, [2 * v for v in y])
+    for a, b in zip(first, doubled):
+        np.testing.assert_allclose(b, 2 * a, rtol=1e-9, atol=1e-12)
+
+
 def test_shared_and_per_fold_cross_validation_agree_roughly(tmp_path):
     from sagpr.datasets.lto import generate
     from sagpr.workflows.tuning.crossval import CrossValidator

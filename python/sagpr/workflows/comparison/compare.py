@@ -174,11 +174,13 @@ def _run_searches(cv, models, factors, fixed, cache_root, out, tick, screen_cv=N
     points.sort(key=descriptor)
     previous = None
     for point in points:
-        if screened:
-            setting = descriptor(point)
-            if setting != previous:  # the screen's systems of the last setting are not needed again
+        setting = descriptor(point)
+        if setting != previous:  # the systems of the last setting are not needed again (nor held: 0.2 GB a setting for O)
+            cv.release()
+            if screened:
                 screen_cv.release()
-                previous = setting
+            previous = setting
+        if screened:
             screen_cv.scores(point)  # beside the scalar models: one descriptor pass per setting
             tick(1)
         if everywhere:

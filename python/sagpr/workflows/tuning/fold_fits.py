@@ -6,7 +6,9 @@ part. The folds' active sets are taken from one farthest-point ordering of the w
 part, so no fold has a validation site in its basis. With U the union of these sets, K_UN K_NU is
 a sum of per-fold blocks: computed once, a fold's system is the sum of the other folds' blocks,
 restricted to its own active set. The kernel K between every training site and U gives K_MN y
-for any targets and the validation predictions as K_vM w. So a cross-validation run costs one
+for any targets and the validation predictions as K_vM w (lambda > 0 systems, which serve one
+tensor target, sum K_MN y as they are built and keep only each fold's K_vM: a fifth less
+memory). So a cross-validation run costs one
 accumulation over the training set with |U| ~ 1.3 n_sparse (5 folds) instead of n_folds - 1 with
 n_sparse, and the blocks are reused by every model with the same lambda and kernel (the five
 scalar models) and every regularizer (Box-Behnken runs that differ only in sigma^2).
@@ -37,18 +39,27 @@ class FoldSystems:
 
     @classmethod
     def build(cls, model, x, x0, folds: Sequence[np.ndarray], *, rows=None, max_kernel_bytes: float = 8e9,
-              orderings: Optional[_Orderings] = None, keep_full_fit: bool = False):
+              orderings: Optional[_Orderings] = None, keep_full_fit: bool = False, targets=None):
         """x, x0: features of the n training sites (or, with `rows`, of more sites: the training
         sites are x[rows]); folds: validation indices (into the n) of each fold, disjoint. None when
         a fold's training part has no more usable sites than n_sparse (a per-fold fit is then a
         full GPR) or the kernel would exceed max_kernel_bytes. orderings: farthest-point
         orderings kept from earlier builds (the lambda = 2 and lambda = 0 models of a descriptor
-        setting order the same x^0)."""
+        setting order the same x^0).
+
+        targets: (trains, ys) of every fold, lambda > 0 only: the training targets these systems
+        are built for (predict_folds then serves these alone, see serves). The kernel is then not
+        kept: K_MN y is summed chunk by chunk, and of the kernel only each fold's validation rows
+        on its own active set stay, what its predictions need (for 31,488 O sites 3.1 instead of
+        4.1 GB: the union of the folds' active sets is 1.3 n_sparse). None: the whole kernel is
+        kept, for any targets (the scalar models of a setting share it)."""
         d = x.shape[1]
         n = len(x) if rows is None else len(rows)
         n_active = int(model.n_sparse)
         grow = _growth(len(folds))
-        if cls.kernel_bytes(n, d, n_active, len(folds)) > max_kernel_bytes:
+        if targets is not None and d == 1:
+            raise ValueError("targets are given to lambda > 0 systems only (lambda = 0 targets are centred per fold)")
+        if cls.kernel_bytes(n, d, n_active, len(folds), kept=targets is None) > max_kernel_bytes:
             return None
         # The kernel's rows are stored fold after fold, so a fold's block of rows is a view (no
         # copy of a GB-sized slice per fold); positions map a training site to its row.
@@ -64,12 +75,12 @@ class FoldSystems:
         sel, sel0 = (None, None) if model.n_features is None else model.select_features(_TakenRows(x, x0, take))
         lam = model.o3_lambda
         # The training rows are never gathered as a whole (for 30,000 O sites a GB-sized copy):
-        # they are transformed and turned into kernel rows chunk by chunk. Feature selection and
-        # renormalisation act row by row, so the chunks give the same numbers as one pass.
-        chunks = [take[i:i + _CHUNK] for i in range(0, n, _CHUNK)]
+        # they are transformed and turned into kernel rows chunk by chunk, a fold's rows in
+        # chunks of their own. Feature selection and renormalisation act row by row, so the
+        # chunks give the same numbers as one pass.
         usable, x0_parts = [], []
-        for rows_c in chunks:
-            xc, x0c = gpr.transform(x[rows_c], x0[rows_c], lam, sel, sel0)
+        for start, stop in _spans(bounds, _CHUNK):
+            xc, x0c = gpr.transform(x[take[start:stop]], x0[take[start:stop]], lam, sel, sel0)
             usable.append(gpr.nonzero_environments(xc))
             x0_parts.append(x0c)
         del xc
@@ -96,7 +107,7 @@ class FoldSystems:
             length = min(len(candidates), 2 * length)
         del x0_sites
         needed = max(int(f[-1]) + 1 for f in fold_active)
-        if n * d * needed * d * 8 > max_kernel_bytes:
+        if n * d * (needed if targets is None else n_active) * d * 8 > max_kernel_bytes:
             return None
         self.active = order_fps[:needed]  # training-site indices
         self.fold_active = fold_active  # per fold: positions in self.active
@@ -104,48 +115,113 @@ class FoldSystems:
         a, a0 = gpr.transform(x[at], x0[at], lam, sel, sel0)
         a, a0 = np.ascontiguousarray(a), np.ascontiguousarray(a0)
         zeta = int(model.zeta)
-        # K (n d, U d): kernel of every training site (rows fold by fold) with the union U of the
-        # folds' active sets, written chunk by chunk into one array
-        self.k = np.empty((n * d, len(self.active) * d))
-        for i, rows_c in zip(range(0, n, _CHUNK), chunks):
-            xc, x0c = gpr.transform(x[rows_c], x0[rows_c], lam, sel, sel0)
-            gpr.kernel(xc, x0c, a, a0, zeta, out=self.k[i * d:(i + len(rows_c)) * d])
-        del xc, x0c
         self.kmm = gpr.kernel_symmetric(a, a0, zeta)
+        self.n_active = n_active
+        p = n_active * d
+        keep_full_fit = keep_full_fit and len(order_fps) >= n_active
+        width = len(self.active) * d
+        if targets is None:
+            # K (n d, U d): kernel of every training site (rows fold by fold) with the union U of
+            # the folds' active sets, written chunk by chunk into one array
+            self.k = np.empty((n * d, width))
+            self.k_own = self.kty = self.served = None
+        else:
+            t, _ = self._targets(*targets)
+            self.served = [_digest(t[:, :, j]) for j in range(len(folds))]
+            y = self._whole_set_targets(t) if keep_full_fit else None
+            # one GEMM per chunk for every fold's K_MN y and, as the last column, the whole set's
+            t = t.reshape(n * d, len(folds))
+            if y is not None:
+                t = np.column_stack([t, y])
+            self.k = None
+            # per fold: its validation rows on its own active set (its predictions need no more)
+            self.k_own = [np.empty((r.stop - r.start, len(f) * d)) for r, f in zip(self.fold_rows, fold_active)]
+            kty = np.zeros((width, t.shape[1]))
+            square = np.empty((width, width))
+        # kernel rows made a chunk at a time; without a kernel to write into, chunks of at most
+        # _CHUNK_BYTES (a chunk buffer of 2048 O sites would be 0.27 GB more at the peak)
+        size = _CHUNK if targets is None else max(16, min(_CHUNK, int(_CHUNK_BYTES // (d * width * 8))))
+        spans = _spans(bounds, size)
+        if targets is not None:
+            chunk = np.empty((min(size, n) * d, width))
         # fold k's system K_MN K_NM = (sum of all blocks - block k) on its own active set: one full
         # (U d)^2 block alive at a time beside the total, each kept only on its fold's active set,
         # then turned into the fold's system in place (for 30,000 O sites that halves their GB)
         total, own = None, []
-        self.n_active = n_active
+        at_fold = 0
+        xc = x0c = None
         for f, rows_f in enumerate(self.fold_rows):
-            kb = self.k[rows_f]
-            block = kb.T @ kb  # a contiguous view: NumPy calls syrk for a.T @ a
+            block = None if targets is None else np.zeros((width, width))
+            cols = _rows(fold_active[f], d)
+            first = rows_f.start
+            while at_fold < len(spans) and spans[at_fold][0] * d < rows_f.stop:
+                start, stop = spans[at_fold]
+                at_fold += 1
+                xc, x0c = gpr.transform(x[take[start:stop]], x0[take[start:stop]], lam, sel, sel0)
+                lo, hi = start * d, stop * d
+                if targets is None:
+                    gpr.kernel(xc, x0c, a, a0, zeta, out=self.k[lo:hi])
+                    continue
+                kc = chunk[:hi - lo]
+                gpr.kernel(xc, x0c, a, a0, zeta, out=kc)
+                np.matmul(kc.T, kc, out=square)  # syrk: kc.T and kc share their buffer
+                block += square
+                np.take(kc, cols, axis=1, out=self.k_own[f][lo - first:hi - first], mode="clip")  # unbuffered
+                kty += kc.T @ t[lo:hi]
+            if targets is None:
+                kb = self.k[rows_f]
+                block = kb.T @ kb  # a contiguous view: NumPy calls syrk for a.T @ a
             own.append(block[self._square(f)])
             if total is None:
                 total = block
             else:
                 total += block
             del block
+        del xc, x0c
         for f, restricted in enumerate(own):
             np.subtract(total[self._square(f)], restricted, out=restricted)
         self.systems = own  # per fold: K_MN K_NM of its training part on its active set
         # The whole training set's K_MN K_NM on the first n_sparse points of the ordering: the
         # active set a fit on the whole training set picks (the same farthest-point sampling),
         # so that fit needs no pass of its own (full_fit). Small: (n_sparse d)^2.
-        p = n_active * d
-        self.full_gram = total[:p, :p].copy() if keep_full_fit and len(order_fps) >= n_active else None
+        self.full_gram = total[:p, :p].copy() if keep_full_fit else None
         self.full_fit = None
+        if targets is not None:
+            self.kty = kty[:, :len(folds)]
+            if y is not None:
+                self.full_fit = self._full_sums(kty[:p, -1].copy(), y)
         del total, own
-        self.nbytes = self.k.nbytes + self.kmm.nbytes + sum(b.nbytes for b in self.systems)
+        kernel = self.k.nbytes if self.k is not None else sum(k.nbytes for k in self.k_own) + self.kty.nbytes
+        self.nbytes = kernel + self.kmm.nbytes + sum(b.nbytes for b in self.systems)
         return self
 
-    def _keep_full_fit(self, targets):
-        """The sums of a fit on the whole training set (see full_gram) for targets that do not
-        depend on the fold (lambda > 0 tensors, not the scalar targets standardised per fold):
-        targets (n, d, n_folds), each fold's column its training targets (zero at its own
-        validation sites), in kernel-row order."""
-        if self.full_gram is None or self.full_fit is not None or targets.shape[2] != len(self.fold_rows):
-            return
+    def _targets(self, trains, ys):
+        """(targets (n, d, n_folds) in kernel-row order, each fold's column its centred training
+        targets and zero at its own validation sites; the means taken off (zero for lambda > 0))."""
+        d = self.d
+        n_sites = len(self.position)
+        targets = np.zeros((n_sites, d, len(trains)))
+        means = []
+        for j, (train, y) in enumerate(zip(trains, ys)):
+            y = np.asarray(y, dtype=np.float64).reshape(len(train), d)
+            means.append(y.mean(axis=0) if d == 1 else np.zeros(d))
+            targets[self.position[np.asarray(train)], :, j] = y - means[-1]
+        return targets, means
+
+    def serves(self, fold_ids, trains, ys) -> bool:
+        """Whether predict_folds can serve these targets: any, when the kernel is kept; else the
+        targets of the build (a fold's own)."""
+        if self.served is None:
+            return True
+        targets, _ = self._targets(trains, ys)
+        return all(_digest(targets[:, :, j]) == self.served[f] for j, f in enumerate(fold_ids))
+
+    def _whole_set_targets(self, targets):
+        """The targets (n d,) of a fit on the whole training set, in kernel-row order, when the
+        folds' targets are the same targets (lambda > 0 tensors, not the scalar targets
+        standardised per fold); else None. targets as _targets gives them, for every fold."""
+        if targets.shape[2] != len(self.fold_rows):
+            return None
         d, n = self.d, len(targets)
         own = np.empty(n, dtype=int)
         for f, rows in enumerate(self.fold_rows):
@@ -153,11 +229,20 @@ class FoldSystems:
         y = targets[np.arange(n), :, (own + 1) % len(self.fold_rows)]
         training = own[:, None] != np.arange(len(self.fold_rows))[None, :]
         if not np.all((targets == y[:, :, None]) | ~training[:, None, :]):
+            return None
+        return y.ravel()
+
+    def _full_sums(self, rhs, y):
+        return {"active": self.active[:self.n_active], "gram": self.full_gram, "rhs": rhs,
+                "n_train": len(y) // self.d, "y_spread": float(np.sqrt(np.mean(y ** 2)))}
+
+    def _keep_full_fit(self, targets):
+        """The sums of a fit on the whole training set (see full_gram and _whole_set_targets)."""
+        if self.full_gram is None or self.full_fit is not None:
             return
-        p = self.n_active * d
-        self.full_fit = {"active": self.active[:self.n_active], "gram": self.full_gram,
-                         "rhs": self.k[:, :p].T @ y.ravel(), "n_train": n,
-                         "y_spread": float(np.sqrt(np.mean(y ** 2)))}
+        y = self._whole_set_targets(targets)
+        if y is not None:
+            self.full_fit = self._full_sums(self.k[:, :self.n_active * self.d].T @ y, y)
 
     def _square(self, fold):
         """Index of fold `fold`'s active set in a (U d) x (U d) matrix."""
@@ -165,9 +250,10 @@ class FoldSystems:
         return np.ix_(cols, cols)
 
     @staticmethod
-    def kernel_bytes(n, d, n_active, n_folds) -> float:
-        """Expected size of the kernel K (n d, U d) before the active sets are known."""
-        return n * d * np.ceil(_growth(n_folds) * n_active) * d * 8.0
+    def kernel_bytes(n, d, n_active, n_folds, *, kept: bool = True) -> float:
+        """Expected size of the kernel K (n d, U d) before the active sets are known (kept=False:
+        what stays of it when targets are given to build, n d x n_sparse d)."""
+        return n * d * (np.ceil(_growth(n_folds) * n_active) if kept else n_active) * d * 8.0
 
     def fit_predict(self, train: np.ndarray, val: np.ndarray, fold: int, y_train, regularizer, jitter) -> np.ndarray:
         """Predictions (len(val), d) of fold `fold` from targets y_train (len(train), d)."""
@@ -175,38 +261,55 @@ class FoldSystems:
 
     def predict_folds(self, fold_ids, trains, vals, ys, regularizer, jitter) -> List[np.ndarray]:
         """fit_predict of several folds at once: K_MN y of all of them from one pass over the
-        kernel (a GEMM with one target column per fold, zero on the fold's validation rows), and
-        each fold's validation rows read as a view of its block when they are that block."""
+        kernel (a GEMM with one target column per fold, zero on the fold's validation rows), or
+        from the build's sums when it was given the targets; each fold's validation rows read as
+        a view of its block when they are that block."""
         d = self.d
-        n_sites = len(self.k) // d
-        targets = np.zeros((n_sites, d, len(fold_ids)))
-        means = []
-        for j, (train, y) in enumerate(zip(trains, ys)):
-            y = np.asarray(y, dtype=np.float64).reshape(len(train), d)
-            means.append(y.mean(axis=0) if d == 1 else np.zeros(d))
-            targets[self.position[np.asarray(train)], :, j] = y - means[-1]
-        kty = self.k.T @ targets.reshape(n_sites * d, len(fold_ids))
-        if d > 1 and list(fold_ids) == list(range(len(self.fold_rows))):  # zero means: sums of the whole set
-            self._keep_full_fit(targets)
+        if not self.serves(fold_ids, trains, ys):
+            raise ValueError("these fold systems were built for other targets and keep no kernel for new ones")
+        if self.k is None:
+            means = [np.zeros(d) for _ in fold_ids]
+            kty = self.kty[:, list(fold_ids)]
+        else:
+            targets, means = self._targets(trains, ys)
+            kty = self.k.T @ targets.reshape(len(targets) * d, len(fold_ids))
+            if d > 1 and list(fold_ids) == list(range(len(self.fold_rows))):  # zero means: sums of the whole set
+                self._keep_full_fit(targets)
         out = []
         for j, (fold, val) in enumerate(zip(fold_ids, vals)):
             cols = _rows(self.fold_active[fold], d)
             system = solver.sparse_solver(self.systems[fold].copy(), kty[cols, j], self.kmm[self._square(fold)],
                                           y_mean=means[j], jitter=jitter)
-            w = np.zeros(self.k.shape[1])
-            w[cols] = system.solve(regularizer, overwrite=True)
-            positions = self.position[np.asarray(val)]
+            w = system.solve(regularizer, overwrite=True)
             first = self.fold_rows[fold].start // d
-            if np.array_equal(positions, np.arange(first, first + len(positions))):
-                rows = slice(first * d, (first + len(positions)) * d)  # the fold's own block: a view
+            positions = self.position[np.asarray(val)] - first  # within the fold's block
+            count = (self.fold_rows[fold].stop - self.fold_rows[fold].start) // d
+            if np.any((positions < 0) | (positions >= count)):
+                raise ValueError(f"fold {fold}'s predictions are of its own validation sites only")
+            if self.k is None:
+                block = self.k_own[fold]  # the fold's active set only
+            else:
+                block = self.k[self.fold_rows[fold]]
+                w_all = np.zeros(self.k.shape[1])
+                w_all[cols] = w
+                w = w_all
+            if np.array_equal(positions, np.arange(len(positions))):
+                rows = slice(0, len(positions) * d)  # the fold's own block: a view
             else:
                 rows = _rows(positions, d)
-            out.append((self.k[rows] @ w).reshape(len(val), d) + means[j])
+            out.append((block[rows] @ w).reshape(len(val), d) + means[j])
         return out
 
 
 #: training sites per chunk of the kernel's rows (bounds the temporaries of a build)
 _CHUNK = 2048
+#: at most this many bytes of kernel rows per chunk when the kernel is not kept
+_CHUNK_BYTES = 64e6
+
+
+def _spans(bounds, size):
+    """(start, stop) chunks of at most `size` rows, fold by fold (bounds: the folds' row bounds)."""
+    return [(int(s), int(min(s + size, b))) for a, b in zip(bounds[:-1], bounds[1:]) for s in range(a, b, size)]
 
 
 class _TakenRows:
@@ -288,7 +391,7 @@ class FoldFitter:
         self._full: "OrderedDict[str, dict]" = OrderedDict()
         self.keep_full_fits = bool(keep_full_fits)  # False: a screen's folds, whose sums no final fit uses
 
-    def _systems_for(self, o3_lambda: int, params: dict, model):
+    def _systems_for(self, o3_lambda: int, params: dict, model, targets=None):
         key = self.setting_key(o3_lambda, params)
         if key in self._systems:
             self._systems.move_to_end(key)
@@ -297,14 +400,15 @@ class FoldFitter:
             return None
         # make room first: the systems of an old setting and those being built must not both be
         # held (for 30,000 sites the kernel alone is 4 GB)
-        estimate = FoldSystems.kernel_bytes(len(self.train), 2 * o3_lambda + 1, model.n_sparse, len(self.folds))
+        estimate = FoldSystems.kernel_bytes(len(self.train), 2 * o3_lambda + 1, model.n_sparse, len(self.folds),
+                                            kept=targets is None)
         while self._systems and sum(v.nbytes for v in self._systems.values()) + estimate > self.max_bytes:
             self._systems.popitem(last=False)
         # LODE potential scales from the whole CV training set, like the active-set ordering (labels unused)
         f = self.store.pair(o3_lambda, params, scale_rows=self.train)
         systems = FoldSystems.build(model, f["x"], f["x0"], [va for _, va in self.folds], rows=self.train,
                                     max_kernel_bytes=self.max_kernel_bytes, orderings=self._orderings,
-                                    keep_full_fit=self.keep_full_fits)
+                                    keep_full_fit=self.keep_full_fits, targets=targets)
         if systems is None:
             self._unusable.add(key)
             return None
@@ -338,10 +442,17 @@ class FoldFitter:
         model = make_model(o3_lambda, params, len(self.train))
         if model.n_sparse is None or model.n_sparse >= min(len(tr) for tr, _ in self.folds):
             return None
-        systems = self._systems_for(o3_lambda, params, model)
+        trains = [tr for tr, _ in self.folds]
+        # lambda > 0: the systems are built for these targets and keep no kernel (a fifth less
+        # memory); other targets of the setting rebuild them
+        targets = (trains, y_by_fold) if o3_lambda > 0 else None
+        systems = self._systems_for(o3_lambda, params, model, targets)
+        if systems is not None and not systems.serves(range(len(self.folds)), trains, y_by_fold):
+            del self._systems[self.setting_key(o3_lambda, params)]
+            systems = self._systems_for(o3_lambda, params, model, targets)
         if systems is None:
             return None
-        out = systems.predict_folds(range(len(self.folds)), [tr for tr, _ in self.folds], [va for _, va in self.folds],
+        out = systems.predict_folds(range(len(self.folds)), trains, [va for _, va in self.folds],
                                     y_by_fold, model.regularizer, model.jitter)
         if systems.full_fit is not None:
             key = self.setting_key(o3_lambda, params)
