@@ -202,6 +202,32 @@ def test_tensor_screen_rescores_the_near_best_runs_on_all_sites(sites, run, monk
         run_comparison(sites, replace(screened, tensor_screen=0.0), progress=False)
 
 
+def test_searches_hold_the_systems_of_the_current_setting_only(sites, monkeypatch):
+    """Design points run setting by setting; a finished setting's CV systems (0.2 GB each for
+    O) are dropped, not kept until the memory bound."""
+    from dataclasses import replace
+
+    from sagpr.workflows.tuning.crossval import CrossValidator
+
+    held, real = [], CrossValidator.scores
+
+    def spy(self, params, models=None):
+        if self.fitter is not None:
+            current = {self.fitter.setting_key(lam, params) for lam in (0, 2)}
+            held.append((len(self.fitter._systems), set(self.fitter._systems) <= current))
+        return real(self, params, models)
+
+    monkeypatch.setattr(CrossValidator, "scores", spy)
+    # n_sparse below the folds' sizes: the shared fold systems, not per-fold full GPRs
+    run_comparison(sites, replace(SETTINGS, models=("tensor", "eta_tilde"), train_sizes=(1.0,),
+                                  fixed={**SETTINGS.fixed, "n_sparse": 16}), progress=False)
+    # the design loop's 13 distinct points (the surface minima come after): at each, nothing of
+    # another setting is held
+    design = held[:13]
+    assert len(held) > 13 and all(same for _, same in design) and max(n for n, _ in design) <= 2
+    assert any(n > 0 for n, _ in design)  # within a setting the systems are reused
+
+
 def test_cli_search_economies_are_checked(tmp_path, capsys):
     from sagpr.cli import main
 

@@ -50,7 +50,7 @@ class FoldSystems:
         targets: (trains, ys) of every fold, lambda > 0 only: the training targets these systems
         are built for (predict_folds then serves these alone, see serves). The kernel is then not
         kept: K_MN y is summed chunk by chunk, and of the kernel only each fold's validation rows
-        on its own active set stay, what its predictions need (for 31,488 O sites 3.1 instead of
+        on its own active set stay, what its predictions need (for 31,488 O sites 3.15 instead of
         4.1 GB: the union of the folds' active sets is 1.3 n_sparse). None: the whole kernel is
         kept, for any targets (the scalar models of a setting share it)."""
         d = x.shape[1]
