@@ -139,7 +139,8 @@ class FoldSystems:
             kty = np.zeros((width, t.shape[1]))
             square = np.empty((width, width))
         # kernel rows made a chunk at a time; without a kernel to write into, chunks of at most
-        # _CHUNK_BYTES (a chunk buffer of 2048 O sites would be 0.27 GB more at the peak)
+        # _CHUNK_BYTES (a buffer of 2048 O sites would be 0.27 GB at the peak; 1000 sites of 128 MB cost
+        # 4 % more time than the kept kernel, 500 of 64 MB 7 %: bench/fold_systems_memory.py)
         size = _CHUNK if targets is None else max(16, min(_CHUNK, int(_CHUNK_BYTES // (d * width * 8))))
         spans = _spans(bounds, size)
         if targets is not None:
@@ -304,7 +305,7 @@ class FoldSystems:
 #: training sites per chunk of the kernel's rows (bounds the temporaries of a build)
 _CHUNK = 2048
 #: at most this many bytes of kernel rows per chunk when the kernel is not kept
-_CHUNK_BYTES = 64e6
+_CHUNK_BYTES = 128e6
 
 
 def _spans(bounds, size):
